@@ -1,0 +1,1 @@
+"""Networks, checkpoint key mapping and online learners (implementations of ``Learner``)."""

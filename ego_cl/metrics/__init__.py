@@ -1,0 +1,1 @@
+"""Online and after-the-fact metrics: accuracies, losses, gains, forgetting, aggregation."""

@@ -1,0 +1,1 @@
+"""Entry points and the only home of side effects: config, files, processes, logging, seeding."""

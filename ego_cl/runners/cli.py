@@ -1,0 +1,62 @@
+"""Shared command-line plumbing: ``--config FILE``, ``key=value`` overrides, ``--print-config``,
+and the mapping of user errors to exit code 2 without a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ego_cl.runners.config import ConfigError, dump_yaml, load_config
+from ego_cl.types import InputError
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "add_config_arguments", "config_from_args", "guarded_main"]
+
+T = TypeVar("T")
+
+EXIT_USAGE = 2
+"""Exit code for user errors: bad config, bad input files, bad arguments."""
+
+EXIT_FAILED = 1
+"""Exit code when the run itself failed (e.g. some users failed)."""
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config``, ``--print-config`` and positional ``key=value`` overrides."""
+    parser.add_argument("--config", metavar="FILE", help="YAML or TOML config file")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved config as YAML and exit"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. learner.lr=0.01"
+    )
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace, base: dict[str, Any] | None = None) -> T:
+    """Build the config from parsed arguments; prints it and exits 0 on ``--print-config``."""
+    cfg = load_config(cls, args.config, args.overrides, base=base)
+    if args.print_config:
+        sys.stdout.write(dump_yaml(cfg))
+        raise SystemExit(0)
+    return cfg
+
+
+def guarded_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run ``main`` and turn user errors into one-line messages and exit code 2.
+
+    ``ConfigError`` and every ``InputError`` print their lines to stderr; nothing else is
+    swallowed (a bug still shows its traceback).
+    """
+    try:
+        return main(argv)
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,355 @@
+"""Run configuration: frozen attrs classes, the one strict cattrs converter, file + override loading.
+
+Loading order: a YAML or TOML file (optional) → dotted ``a.b.c=value`` overrides applied to the
+raw dict (values parsed as YAML scalars) → one strict ``structure`` call. Unknown keys, wrong
+types, ``"false"``-style strings for booleans and invalid values are all errors that name the
+dotted path; :func:`ConfigError.lines` gives one line per problem.
+
+Example:
+    >>> cfg = load_config(StreamRunConfig, overrides=["learner.kind=replay", "run.seed=3"])
+    >>> cfg.learner.kind, cfg.run.seed
+    ('replay', 3)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import typing
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import attrs
+import cattrs
+import yaml
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+from ego_cl.data.config import DataConfig
+from ego_cl.learners.config import LEARNER_CONFIGS, FinetuneConfig, LearnerConfig, ModelConfig
+from ego_cl.metrics.config import MetricsConfig
+from ego_cl.streams.config import StreamConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+    from exceptiongroup import ExceptionGroup
+
+__all__ = [
+    "ConfigError",
+    "PoolConfig",
+    "RunConfig",
+    "SlurmConfig",
+    "StreamRunConfig",
+    "apply_overrides",
+    "converter",
+    "dump_yaml",
+    "load_config",
+    "read_config_file",
+]
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with one human-readable line per problem."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+    def lines(self) -> list[str]:
+        """One ``config error: ...`` line per problem."""
+        return [f"config error: {p}" for p in self.problems]
+
+
+@attrs.frozen(kw_only=True)
+class SlurmConfig:
+    """SLURM submission through submitit (``pool.backend=slurm``).
+
+    Attributes:
+        partition: SLURM partition.
+        time_min: Time limit per user job, minutes.
+        gpus_per_task: GPUs per user job.
+        cpus_per_task: CPUs per user job.
+        array_parallelism: At most this many user jobs run at once.
+        folder: submitit's log folder; ``None`` = ``<run dir>/slurm``.
+        local: Use submitit's local executor instead of SLURM (testing).
+    """
+
+    partition: str = ""
+    time_min: int = attrs.field(default=240, validator=attrs.validators.gt(0))
+    gpus_per_task: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    cpus_per_task: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    array_parallelism: int = attrs.field(default=16, validator=attrs.validators.gt(0))
+    folder: str | None = None
+    local: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PoolConfig:
+    """Where user streams run.
+
+    Attributes:
+        devices: Devices to spread users over, e.g. ``["cuda:0", "cuda:1"]`` or ``["cpu"]``.
+        users_per_device: Concurrent users per device; slots = devices x users_per_device.
+        processes: ``None`` = one worker process per slot; ``0`` = run in-process (debugging,
+            tests, API embedding).
+        recycle_after: Replace a worker process after this many users (bounds memory creep).
+        threads_per_slot: torch intra-op threads per worker; ``None`` = cores / slots.
+        backend: ``local`` (the process pool) or ``slurm`` (submitit job array).
+        slurm: SLURM settings for ``backend=slurm``.
+    """
+
+    devices: tuple[str, ...] = ("cpu",)
+    users_per_device: int = attrs.field(default=2, validator=attrs.validators.gt(0))
+    processes: int | None = None
+    recycle_after: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    threads_per_slot: int | None = None
+    backend: Literal["local", "slurm"] = "local"
+    slurm: SlurmConfig = SlurmConfig()
+
+
+@attrs.frozen(kw_only=True)
+class RunConfig:
+    """Where results go and how the run is driven.
+
+    Attributes:
+        out_dir: Parent of experiment directories.
+        experiment: Experiment name (first directory level under ``out_dir``).
+        seed: Seed of every random choice in the run.
+        users: Only these user ids (``None`` = all users of the subset).
+        checkpoint_every: Save resumable state every N batches.
+        baseline: Also run (or reuse from cache) the frozen pretrained model on every stream.
+        timestamp: Launch time for the run directory name (``None`` = now).
+        copy_final_to: Also copy the final summary files to this directory.
+    """
+
+    out_dir: str = "runs"
+    experiment: str = "default"
+    seed: int = 0
+    users: tuple[str, ...] | None = None
+    checkpoint_every: int = attrs.field(default=50, validator=attrs.validators.gt(0))
+    baseline: bool = True
+    timestamp: str | None = None
+    copy_final_to: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StreamRunConfig:
+    """Everything ``python -m ego_cl.runners.stream`` needs."""
+
+    data: DataConfig = DataConfig()
+    stream: StreamConfig = StreamConfig()
+    model: ModelConfig = ModelConfig()
+    learner: LearnerConfig = FinetuneConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    pool: PoolConfig = PoolConfig()
+    run: RunConfig = RunConfig()
+
+
+def _structure_fraction(value: Any, _: type) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Fraction):
+        raise TypeError(f"expected a number or a fraction like '32/15', got {value!r}")
+    try:
+        return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    except ValueError:
+        raise ValueError(f"expected a number or a fraction like '32/15', got {value!r}") from None
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {value!r}")
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _structure_learner(value: Any, _: type) -> Any:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a mapping with a 'kind' key, got {value!r}")
+    kind = value.get("kind", "finetune")
+    if kind not in LEARNER_CONFIGS:
+        raise ValueError(f"unknown learner kind {kind!r}; choose one of {sorted(LEARNER_CONFIGS)}")
+    return converter.structure(dict(value), LEARNER_CONFIGS[kind])
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(Fraction, _structure_fraction)
+    conv.register_unstructure_hook(Fraction, lambda f: str(f) if f.denominator != 1 else int(f))
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(LearnerConfig, _structure_learner)
+    return conv
+
+
+converter = _make_converter()
+"""The one converter of ego_cl: strict, no extra keys, exact Fractions, tagged learner union."""
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into a raw dict.
+
+    Raises:
+        ConfigError: The file is missing, unreadable or not a mapping.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file ({exc.strerror})"]) from None
+    try:
+        raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError([f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {first}"]) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: top level must be a mapping, got {type(raw).__name__}"])
+    return raw
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` overrides to a nested dict (returns a new dict).
+
+    Values are parsed as YAML scalars or flow collections (``3``, ``0.1``, ``true``, ``null``,
+    ``[a, b]``, ``32/15`` stays the string ``"32/15"``).
+
+    Example:
+        >>> apply_overrides({"a": {"b": 1}}, ["a.b=2", "a.c=[x, y]"])
+        {'a': {'b': 2, 'c': ['x', 'y']}}
+    """
+    out = _deep_copy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError([f"override {item!r}: expected dotted.key=value"])
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def _deep_copy(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
+
+
+def load_config(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    base: Mapping[str, Any] | None = None,
+) -> T:
+    """Load ``cls`` from an optional file plus dotted overrides, strictly.
+
+    Args:
+        cls: The attrs config class to build.
+        path: YAML or TOML file; ``None`` = defaults only.
+        overrides: ``a.b.c=value`` strings applied after the file.
+        base: Raw values applied before the file (for programmatic defaults).
+
+    Raises:
+        ConfigError: One line per unknown key, bad type or invalid value, each naming the
+            dotted path.
+    """
+    raw = _deep_copy(base or {})
+    if path is not None:
+        raw = _merge(raw, read_config_file(path))
+    raw = apply_overrides(raw, overrides)
+    return structure(raw, cls)
+
+
+def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(into)
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def structure(raw: Mapping[str, Any], cls: type[T]) -> T:
+    """Structure a raw dict into ``cls`` with the strict converter, raising :class:`ConfigError`."""
+    try:
+        return converter.structure(raw, cls)
+    except ClassValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError([str(exc)]) from None
+
+
+def _describe(exc: BaseException, path: str = "") -> list[str]:
+    """Flatten a cattrs exception group into ``dotted.path: problem`` lines."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        where = f"{path}." if path else ""
+        return [f"{where}{key}: unknown key" for key in sorted(exc.extra_fields)]
+    if isinstance(exc, ExceptionGroup):
+        lines: list[str] = []
+        for sub in exc.exceptions:
+            note = next((n for n in getattr(sub, "__notes__", []) if hasattr(n, "name")), None)
+            sub_path = f"{path}.{note.name}" if path and note else (note.name if note else path)
+            lines.extend(_describe(sub, sub_path))
+        return lines
+    message = str(exc)
+    named = re.match(r"^'(\w+)' (.*)$", message)
+    if named:  # attrs validators name the field in quotes
+        path, message = (f"{path}.{named[1]}" if path else named[1]), named[2]
+    note = next((n for n in getattr(exc, "__notes__", []) if hasattr(n, "type")), None)
+    tp = getattr(note, "type", None)
+    if " not in literal " in message:
+        message = f"got {message.split(' not in literal ')[0]!r}"
+    if tp is not None and "expected" not in message and "choose one of" not in message:
+        message = f"{message} (expected {_type_name(tp)})"
+    return [f"{path or '<root>'}: {message}"]
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def dump_yaml(obj: Any) -> str:
+    """The resolved config as YAML text (round-trips through :func:`load_config`)."""
+    return yaml.safe_dump(_plain(converter.unstructure(obj)), sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

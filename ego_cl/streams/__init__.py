@@ -1,0 +1,1 @@
+"""User streams: ordering, overlap policies, clip samplers, transforms and the ordered loader."""
