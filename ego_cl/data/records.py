@@ -1,0 +1,333 @@
+"""Ego4D JSON records → validated :class:`~ego_cl.types.ActionAnnotation`.
+
+Reads ``ego4d.json`` (only ``video_uid``, ``fb_participant_id``, ``scenarios``,
+``origin_video_id`` of each ``videos`` entry) and the LTA annotation files
+(``v1/annotations/fho_lta_{train,val}.json``, key ``clips``). Every problem of a file is collected
+and reported together (:class:`~ego_cl.data.problems.AnnotationError`, an ``InputError``).
+
+Validation rules, each reported with file, record and field:
+
+- a required field is missing or has the wrong type (numbers must be numbers, labels integers);
+- a time is negative or not finite;
+- ``action_clip_end_sec <= action_clip_start_sec``;
+- a label outside the taxonomy (when one is given);
+- a duplicate ``(clip_uid, action_idx)`` within the file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ego_cl.data.problems import Problems, is_nan, read_json, record_label
+from ego_cl.data.taxonomy import Taxonomy
+from ego_cl.types import ActionAnnotation, Span, UserId
+
+__all__ = ["LtaRecords", "VideoMeta", "load_lta_file", "load_metadata", "parse_entries", "user_id_of"]
+
+_STRINGS = ("clip_uid", "video_uid")
+_INTEGERS = ("action_idx", "verb_label", "noun_label")
+_TIMES = ("clip_parent_start_sec", "clip_parent_end_sec", "action_clip_start_sec", "action_clip_end_sec")
+_NAMES = ("verb", "noun")
+
+
+@attrs.frozen(kw_only=True)
+class VideoMeta:
+    """The four ``ego4d.json`` fields ego_cl uses for one video.
+
+    Attributes:
+        video_uid: Join key with the annotations.
+        user_id: ``fb_participant_id`` as a string (``"68"``), ``None`` when absent.
+        scenarios: Scenario names of the raw video.
+        origin_video_id: The recording the video comes from (``""`` when absent).
+    """
+
+    video_uid: str
+    user_id: UserId | None
+    scenarios: tuple[str, ...] = attrs.field(converter=tuple)
+    origin_video_id: str
+
+
+@attrs.frozen(kw_only=True)
+class LtaRecords:
+    """The validated records of one annotation file.
+
+    Attributes:
+        entries: The raw JSON entries (kept to write split files with the original schema).
+        annotations: One typed annotation per entry, same order.
+    """
+
+    entries: tuple[dict[str, Any], ...]
+    annotations: tuple[ActionAnnotation, ...]
+
+
+def user_id_of(value: Any) -> UserId | None:
+    """A participant id as the split files spell it: ``68``, ``68.0`` → ``"68"``; none → ``None``.
+
+    Raises:
+        ValueError: Not an integral number (or digit string), nor missing.
+
+    Example:
+        >>> user_id_of(68.0), user_id_of(float("nan")), user_id_of(None), user_id_of("null")
+        ('68', None, None, None)
+    """
+    if value is None or is_nan(value) or value == "null":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer participant id, got {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if number.is_integer():
+            return str(int(number))
+    raise ValueError(f"expected an integer participant id, got {value!r}")
+
+
+def load_metadata(path: str | Path) -> dict[str, VideoMeta]:
+    """Read ``ego4d.json`` into ``video_uid → VideoMeta``.
+
+    Raises:
+        AnnotationError: Listing every malformed ``videos`` entry.
+    """
+    raw = read_json(path)
+    problems = Problems(path)
+    videos = raw.get("videos") if isinstance(raw, dict) else None
+    if not isinstance(videos, list):
+        problems.add("<root>", "videos", "expected a list of videos")
+        problems.raise_if_any()
+    out: dict[str, VideoMeta] = {}
+    for index, entry in enumerate(videos):
+        where = record_label("videos", index, entry)
+        meta = _parse_video(entry, where, problems)
+        if meta is not None:
+            if meta.video_uid in out:
+                problems.add(where, "video_uid", f"duplicate video_uid {meta.video_uid!r}")
+            out[meta.video_uid] = meta
+    problems.raise_if_any()
+    return out
+
+
+def _parse_video(entry: Any, where: str, problems: Problems) -> VideoMeta | None:
+    if not isinstance(entry, dict):
+        problems.add(where, None, f"expected an object, got {type(entry).__name__}")
+        return None
+    n_before = len(problems.lines)
+    uid = entry.get("video_uid")
+    if not isinstance(uid, str) or not uid:
+        problems.add(where, "video_uid", f"expected a non-empty string, got {uid!r}")
+    try:
+        user = user_id_of(entry.get("fb_participant_id"))
+    except ValueError as exc:
+        problems.add(where, "fb_participant_id", str(exc))
+    scenarios = _scenarios(entry.get("scenarios"), where, "scenarios", problems)
+    origin = _origin(entry.get("origin_video_id"), where, problems)
+    if len(problems.lines) > n_before:
+        return None
+    return VideoMeta(video_uid=uid, user_id=user, scenarios=scenarios, origin_video_id=origin)
+
+
+def _scenarios(value: Any, where: str, field: str, problems: Problems) -> tuple[str, ...]:
+    if value is None or is_nan(value):
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(where, field, f"expected a list of strings, got {value!r}")
+        return ()
+    return tuple(value)
+
+
+def _origin(value: Any, where: str, problems: Problems) -> str:
+    if value is None or is_nan(value):
+        return ""
+    if not isinstance(value, str):
+        problems.add(where, "origin_video_id", f"expected a string, got {value!r}")
+        return ""
+    return value
+
+
+def load_lta_file(
+    path: str | Path,
+    *,
+    taxonomy: Taxonomy | None = None,
+    metadata: Mapping[str, VideoMeta] | None = None,
+) -> LtaRecords:
+    """Read and validate one LTA annotation file (key ``clips``).
+
+    Args:
+        path: ``fho_lta_train.json``-style file.
+        taxonomy: Check labels against it (``None`` = no range check).
+        metadata: ``ego4d.json`` records to take participant, recording and scenarios from;
+            annotations of unknown videos get the NaN user (as the original right join does).
+
+    Raises:
+        AnnotationError: Listing every problem of the file.
+    """
+    raw = read_json(path)
+    problems = Problems(path)
+    entries = raw.get("clips") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        problems.add("<root>", "clips", "expected a list of annotation entries")
+        problems.raise_if_any()
+    annotations = parse_entries(entries, problems=problems, taxonomy=taxonomy, metadata=metadata)
+    problems.raise_if_any()
+    return LtaRecords(entries=tuple(entries), annotations=tuple(annotations))
+
+
+def parse_entries(
+    entries: Sequence[Any],
+    *,
+    problems: Problems,
+    key: str = "clips",
+    taxonomy: Taxonomy | None = None,
+    metadata: Mapping[str, VideoMeta] | None = None,
+) -> list[ActionAnnotation]:
+    """Validate entries into annotations, adding every problem to ``problems``.
+
+    Without ``metadata`` the user-split fields of each entry are used (``fb_participant_id``
+    float or NaN, ``origin_video_id``, ``parent_video_scenarios``), as in the split JSON files.
+    Entries with problems are left out of the result; the caller raises.
+    """
+    out: list[ActionAnnotation] = []
+    seen: dict[tuple[str, int], int] = {}
+    for index, entry in enumerate(entries):
+        where = record_label(key, index, entry)
+        annotation = _parse_entry(entry, where, problems, taxonomy, metadata)
+        if annotation is None:
+            continue
+        ident = (annotation.clip_uid, annotation.action_idx)
+        if ident in seen:
+            problems.add(where, "action_idx", f"duplicate (clip_uid, action_idx) of {key}[{seen[ident]}]")
+            continue
+        seen[ident] = index
+        out.append(annotation)
+    return out
+
+
+def _parse_entry(
+    entry: Any,
+    where: str,
+    problems: Problems,
+    taxonomy: Taxonomy | None,
+    metadata: Mapping[str, VideoMeta] | None,
+) -> ActionAnnotation | None:
+    if not isinstance(entry, dict):
+        problems.add(where, None, f"expected an object, got {type(entry).__name__}")
+        return None
+    n_before = len(problems.lines)
+    values: dict[str, Any] = {}
+    for field in _STRINGS:
+        values[field] = _check(entry, field, where, problems, _is_string, "a non-empty string")
+    for field in _INTEGERS:
+        values[field] = _check(entry, field, where, problems, _is_integer, "an integer")
+    for field in _TIMES:
+        values[field] = _time(entry, field, where, problems)
+    for field in _NAMES:
+        name = entry.get(field, "")
+        if not isinstance(name, str):
+            problems.add(where, field, f"expected a string, got {name!r}")
+    if len(problems.lines) == n_before:
+        _check_spans_and_labels(values, where, problems, taxonomy)
+    user, origin, scenarios = _owner(entry, where, problems, metadata)
+    if len(problems.lines) > n_before:
+        return None
+    return ActionAnnotation(
+        clip_uid=values["clip_uid"],
+        video_uid=values["video_uid"],
+        user_id=user,
+        origin_video_id=origin,
+        clip_parent_start_s=values["clip_parent_start_sec"],
+        clip_parent_end_s=values["clip_parent_end_sec"],
+        action_idx=int(values["action_idx"]),
+        span=Span(values["action_clip_start_sec"], values["action_clip_end_sec"]),
+        verb_label=int(values["verb_label"]),
+        noun_label=int(values["noun_label"]),
+        verb=entry.get("verb", ""),
+        noun=entry.get("noun", ""),
+        scenarios=scenarios,
+    )
+
+
+def _check_spans_and_labels(
+    values: dict[str, Any], where: str, problems: Problems, taxonomy: Taxonomy | None
+) -> None:
+    if values["action_clip_end_sec"] <= values["action_clip_start_sec"]:
+        problems.add(
+            where,
+            "action_clip_end_sec",
+            f"must be after action_clip_start_sec ({values['action_clip_end_sec']} <= "
+            f"{values['action_clip_start_sec']})",
+        )
+    if taxonomy is not None:
+        for field, n in (("verb_label", taxonomy.n_verbs), ("noun_label", taxonomy.n_nouns)):
+            if not 0 <= values[field] < n:
+                problems.add(where, field, f"label {values[field]} outside the taxonomy (0..{n - 1})")
+    else:
+        for field in ("verb_label", "noun_label"):
+            if values[field] < 0:
+                problems.add(where, field, f"label {values[field]} is negative")
+
+
+def _owner(
+    entry: dict[str, Any], where: str, problems: Problems, metadata: Mapping[str, VideoMeta] | None
+) -> tuple[UserId | None, str, tuple[str, ...]]:
+    if metadata is not None:
+        meta = metadata.get(entry.get("video_uid"))  # type: ignore[arg-type]
+        if meta is None:
+            return None, "", ()
+        return meta.user_id, meta.origin_video_id, meta.scenarios
+    try:
+        user = user_id_of(entry.get("fb_participant_id"))
+    except ValueError as exc:
+        problems.add(where, "fb_participant_id", str(exc))
+        user = None
+    origin = _origin(entry.get("origin_video_id"), where, problems)
+    scenarios = _scenarios(entry.get("parent_video_scenarios"), where, "parent_video_scenarios", problems)
+    return user, origin, scenarios
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+def _check(entry: dict[str, Any], field: str, where: str, problems: Problems, ok: Any, what: str) -> Any:
+    if field not in entry:
+        problems.add(where, field, "missing")
+        return None
+    value = entry[field]
+    if not ok(value):
+        problems.add(where, field, f"expected {what}, got {value!r}")
+        return None
+    return value
+
+
+def _time(entry: dict[str, Any], field: str, where: str, problems: Problems) -> Fraction | None:
+    if field not in entry:
+        problems.add(where, field, "missing")
+        return None
+    value = entry[field]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.add(where, field, f"expected a number of seconds, got {value!r}")
+        return None
+    if not math.isfinite(value):
+        problems.add(where, field, f"expected a finite number of seconds, got {value!r}")
+        return None
+    if value < 0:
+        problems.add(where, field, f"negative time {value!r}")
+        return None
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
