@@ -1,0 +1,76 @@
+"""Replay memories of stream indices: the shared interface, the builder and the uniform draw.
+
+A memory stores stream positions only (never clips); learners turn drawn positions back into a
+labelled batch through the ``fetch`` callable the runner passes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+import torch
+
+from ego_cl.learners.cbrs import ClassBalancedMemory
+from ego_cl.learners.fifo import FifoMemory
+from ego_cl.learners.reservoir import ReservoirMemory
+from ego_cl.types import Action
+
+__all__ = ["MemoryPolicy", "ReplayMemory", "build_memory", "draw"]
+
+MemoryPolicy = Literal["fifo", "reservoir", "class_balanced"]
+
+
+class ReplayMemory(Protocol):
+    """A bounded set of stream indices updated after every learned batch."""
+
+    def add(self, indices: Sequence[int], actions: Sequence[Action]) -> None:
+        """Offer one batch's samples (stream order) with their primary actions."""
+        ...
+
+    def contents(self) -> list[int]:
+        """The stored stream indices (a deterministic order)."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+def build_memory(
+    policy: MemoryPolicy,
+    *,
+    capacity: int,
+    seed: int,
+    upstream_fifo_lag: bool = False,
+    upstream_batch_nobs: bool = False,
+) -> ReplayMemory:
+    """The memory for ``policy`` (``fifo``, ``reservoir`` or ``class_balanced``).
+
+    Example:
+        >>> type(build_memory("fifo", capacity=4, seed=0)).__name__
+        'FifoMemory'
+    """
+    if policy == "fifo":
+        return FifoMemory(capacity=capacity, upstream_fifo_lag=upstream_fifo_lag)
+    if policy == "reservoir":
+        return ReservoirMemory(capacity=capacity, seed=seed, upstream_batch_nobs=upstream_batch_nobs)
+    if policy == "class_balanced":
+        return ClassBalancedMemory(capacity=capacity, seed=seed, upstream_batch_nobs=upstream_batch_nobs)
+    raise ValueError(f"unknown memory policy {policy!r}; choose fifo, reservoir or class_balanced")
+
+
+def draw(pool: Sequence[int], n: int, generator: torch.Generator) -> list[int]:
+    """``min(n, len(pool))`` distinct members of ``pool``, uniformly without replacement.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> sorted(draw([5, 6, 7], 10, g))
+        [5, 6, 7]
+    """
+    if n <= 0 or not pool:
+        return []
+    order = torch.randperm(len(pool), generator=generator)[: min(n, len(pool))]
+    return [int(pool[i]) for i in order.tolist()]
