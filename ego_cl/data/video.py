@@ -1,0 +1,269 @@
+"""The PyAV clip reader: exact timestamps, seek + forward decode, convert only what is used.
+
+**Frame-selection rule** (the one definition; :func:`select_frames` is its pure form). A frame's
+time is ``(pts - stream.start_time) * time_base`` as an exact ``Fraction`` (so the first frame of
+an ordinary file is at 0). For a span ``[s, e)`` and ``n`` frames the sample instants are
+``t_i = s + i * (e - s) / n`` for ``i = 0 .. n-1``, and sample ``i`` is the frame *on screen* at
+``t_i``: the last frame whose time is ``<= t_i`` (the first frame if ``t_i`` precedes it). Hence
+a span reaching past the end of the video repeats the last frame; a span that starts after the
+last frame is an error. Reading a span gives exactly the frames that decoding the whole file and
+applying this rule to the frame times gives (tested).
+
+**How it reads.** One container per file stays open in a small LRU (per process: pickling a
+reader drops its open containers). For each clip: seek to the keyframe at or before ``t_0``
+(backing off if the demuxer lands after it), decode forward, stop one frame after ``t_{n-1}``,
+and convert only the selected frames to RGB, resizing inside swscale to the requested short side.
+Missing, truncated or corrupt files raise :class:`VideoDecodeError` naming the file and span.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import av
+import numpy as np
+
+from ego_cl.types import InputError, Span
+
+__all__ = [
+    "ClipReader",
+    "VideoDecodeError",
+    "output_size",
+    "sample_times",
+    "select_frames",
+]
+
+ThreadType = Literal["AUTO", "FRAME", "SLICE", "NONE"]
+_SEEK_BACKOFF_S = (Fraction(1), Fraction(4), Fraction(16))
+
+
+class VideoDecodeError(InputError):
+    """A video could not be read for a span: missing, truncated, corrupt, or the span is outside.
+
+    Attributes:
+        path: The video file.
+        span: The requested span (``None`` when the file itself could not be opened).
+        reason: What went wrong.
+    """
+
+    def __init__(self, path: str | Path, span: Span | None, reason: str):
+        self.path = str(path)
+        self.span = span
+        self.reason = reason
+        where = f" span [{span.start_s}, {span.end_s}) s" if span is not None else ""
+        super().__init__(f"{self.path}:{where}: {reason}")
+
+
+def sample_times(span: Span, n_frames: int) -> list[Fraction]:
+    """The sample instants ``t_i = start + i * duration / n`` of a span.
+
+    Example:
+        >>> [str(t) for t in sample_times(Span(1, 2), 4)]
+        ['1', '5/4', '3/2', '7/4']
+    """
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    step = span.duration_s / n_frames
+    return [span.start_s + i * step for i in range(n_frames)]
+
+
+def select_frames(frame_times: Sequence[Fraction], targets: Sequence[Fraction]) -> list[int]:
+    """For each target instant, the index of the frame on screen: last frame time ``<= t``.
+
+    ``frame_times`` must be increasing. A target before the first frame gives frame 0; a target
+    after the last frame gives the last frame.
+
+    Example:
+        >>> F = Fraction
+        >>> select_frames([F(0), F(1, 30), F(2, 30)], [F(0), F(1, 60), F(1, 30), F(5)])
+        [0, 0, 1, 2]
+    """
+    out = []
+    j = 0
+    for t in targets:
+        while j + 1 < len(frame_times) and frame_times[j + 1] <= t:
+            j += 1
+        out.append(j)
+    return out
+
+
+def output_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+    """``(width, height)`` scaled so the shorter side is ``short_side`` (long side rounded half up).
+
+    Example:
+        >>> output_size(1920, 1080, 320), output_size(96, 128, 64), output_size(7, 5, None)
+        ((569, 320), (64, 85), (7, 5))
+    """
+    if short_side is None:
+        return width, height
+    short, long = min(width, height), max(width, height)
+    scaled = Fraction(long * short_side, short)
+    long_out = int(scaled + Fraction(1, 2))
+    return (long_out, short_side) if width >= height else (short_side, long_out)
+
+
+class ClipReader:
+    """Reads clips from video files with PyAV (see the module docstring for the exact rule).
+
+    Args:
+        short_side: Resize so the shorter side has this many pixels (``None`` = native size).
+        thread_type: libavcodec threading: ``AUTO`` (frame + slice; right for ordinary
+            one-slice-per-frame files), ``FRAME``, ``SLICE`` or ``NONE``.
+        thread_count: Decoder threads; ``0`` = libavcodec's choice. Use 1 in DataLoader workers.
+        max_open: Open containers kept per reader (LRU).
+        interpolation: swscale interpolation used while resizing (``BILINEAR``, ``AREA``, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        short_side: int | None = None,
+        thread_type: ThreadType = "AUTO",
+        thread_count: int = 0,
+        max_open: int = 2,
+        interpolation: str = "BILINEAR",
+    ):
+        if short_side is not None and short_side < 1:
+            raise ValueError(f"short_side must be >= 1, got {short_side}")
+        self.short_side = short_side
+        self.thread_type = thread_type
+        self.thread_count = thread_count
+        self.max_open = max(1, max_open)
+        self.interpolation = interpolation
+        self._open: OrderedDict[str, Any] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_open"] = OrderedDict()
+        return state
+
+    def close(self) -> None:
+        """Close every open container."""
+        while self._open:
+            _, container = self._open.popitem()
+            container.close()
+
+    def read(self, path: str | Path, span: Span, n_frames: int) -> np.ndarray:
+        """Decode ``n_frames`` frames of ``span`` from ``path``.
+
+        Returns:
+            ``uint8`` array ``[n_frames, H, W, 3]`` (RGB).
+
+        Raises:
+            VideoDecodeError: Missing, truncated or corrupt file, or a span after the last frame.
+        """
+        targets = sample_times(span, n_frames)
+        container = self._container(path, span)
+        try:
+            return self._read(container, path, span, targets)
+        except av.error.FFmpegError as exc:
+            self._forget(path)
+            raise VideoDecodeError(path, span, f"decoding failed ({exc})") from None
+
+    def _container(self, path: str | Path, span: Span) -> Any:
+        key = str(path)
+        if key in self._open:
+            self._open.move_to_end(key)
+            return self._open[key]
+        if not Path(key).is_file():
+            raise VideoDecodeError(key, span, "file not found")
+        try:
+            container = av.open(key, mode="r")
+        except av.error.FFmpegError as exc:
+            raise VideoDecodeError(key, span, f"cannot open video ({exc})") from None
+        if not container.streams.video:
+            container.close()
+            raise VideoDecodeError(key, span, "no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = self.thread_type
+        stream.codec_context.thread_count = self.thread_count
+        self._open[key] = container
+        while len(self._open) > self.max_open:
+            _, old = self._open.popitem(last=False)
+            old.close()
+        return container
+
+    def _forget(self, path: str | Path) -> None:
+        container = self._open.pop(str(path), None)
+        if container is not None:
+            container.close()
+
+    def _read(self, container: Any, path: str | Path, span: Span, targets: list[Fraction]) -> np.ndarray:
+        stream = container.streams.video[0]
+        chosen: list[Any] = [None] * len(targets)
+        next_target = 0
+        previous = None
+        previous_time = None
+        for frame, time in self._frames_from(container, stream, path, span, targets[0]):
+            if previous_time is not None and time <= previous_time:
+                continue  # non-increasing timestamps: keep the first frame shown at that instant
+            while next_target < len(targets) and targets[next_target] < time:
+                chosen[next_target] = previous if previous is not None else frame
+                next_target += 1
+            if next_target == len(targets):
+                break
+            previous, previous_time = frame, time
+        else:
+            self._check_end(stream, path, span, targets, previous_time)
+            for i in range(next_target, len(targets)):
+                chosen[i] = previous
+        return self._convert(chosen)
+
+    def _frames_from(
+        self, container: Any, stream: Any, path: str | Path, span: Span, first: Fraction
+    ) -> Iterator[tuple[Any, Fraction]]:
+        """Decoded frames with their times, starting at or before ``first`` (or at the file start)."""
+        start_pts = stream.start_time or 0
+        base = stream.time_base
+        for backoff in (Fraction(0), *_SEEK_BACKOFF_S, None):
+            seek_s = Fraction(0) if backoff is None else max(Fraction(0), first - backoff)
+            container.seek(start_pts + int(seek_s / base), backward=True, any_frame=False, stream=stream)
+            frames = container.decode(stream)
+            head = next(frames, None)
+            if head is None:
+                if backoff is None:
+                    raise VideoDecodeError(path, span, "no decodable frame")
+                continue
+            if head.pts is None:
+                raise VideoDecodeError(path, span, "frame without a timestamp")
+            head_time = (head.pts - start_pts) * base
+            if head_time <= first or seek_s == 0:
+                yield head, head_time
+                for frame in frames:
+                    if frame.pts is None:
+                        raise VideoDecodeError(path, span, "frame without a timestamp")
+                    yield frame, (frame.pts - start_pts) * base
+                return
+
+    @staticmethod
+    def _check_end(
+        stream: Any, path: str | Path, span: Span, targets: list[Fraction], last: Fraction | None
+    ) -> None:
+        if last is None:
+            raise VideoDecodeError(path, span, "no decodable frame")
+        if stream.duration and stream.average_rate:
+            expected_end = Fraction(stream.duration) * stream.time_base
+            if last + 3 / Fraction(stream.average_rate) < expected_end:
+                raise VideoDecodeError(
+                    path, span, f"truncated: frames end at {float(last):.3f} s of {float(expected_end):.3f} s"
+                )
+        if targets[0] > last:
+            raise VideoDecodeError(path, span, f"span starts after the last frame ({float(last):.3f} s)")
+
+    def _convert(self, chosen: list[Any]) -> np.ndarray:
+        first = chosen[0]
+        width, height = output_size(first.width, first.height, self.short_side)
+        done: dict[int, np.ndarray] = {}
+        out = np.empty((len(chosen), height, width, 3), dtype=np.uint8)
+        for i, frame in enumerate(chosen):
+            key = id(frame)
+            if key not in done:
+                done[key] = frame.to_ndarray(
+                    width=width, height=height, format="rgb24", interpolation=self.interpolation
+                )
+            out[i] = done[key]
+        return out
