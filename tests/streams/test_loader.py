@@ -1,0 +1,197 @@
+"""The ordered prefetching loader and its decode-once cache, against an in-memory source."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ego_cl.streams.cache import ClipCache
+from ego_cl.streams.loader import ClipDataset, StreamLoader
+from ego_cl.streams.transform import EvalTransform
+from ego_cl.types import Span, StreamSample
+from tests.streams.fakes import FRAME_RATE, FakeSource, decode_pixel, sample_times
+
+N_FRAMES = 4
+TRANSFORM = EvalTransform(n_frames=N_FRAMES, side_px=6, crop_px=6, mean=0.0, std=1.0)
+STEP = Fraction(2, 3)
+
+
+def _samples(n: int) -> tuple[StreamSample, ...]:
+    out = []
+    for i in range(n):
+        actions = ((i % 7, i % 5), (9, 9)) if i % 4 == 0 else ((i % 7, i % 5),)
+        out.append(
+            StreamSample(
+                index=i,
+                user_id="u",
+                clip_uid=f"c{i // 5}",
+                video_uid="v",
+                span=Span(i * STEP, (i + 1) * STEP),
+                actions=actions,
+                annotation_index=i,
+                clip_index=0,
+            )
+        )
+    return tuple(out)
+
+
+def _truth(samples, indices) -> torch.Tensor:
+    reference = FakeSource()
+    return torch.stack(
+        [TRANSFORM(reference.read_clip(samples[i].clip_uid, samples[i].span, N_FRAMES)) for i in indices]
+    )
+
+
+def _check_batch(batch, samples, indices):
+    assert batch.indices.tolist() == list(indices)
+    assert torch.equal(batch.clips, _truth(samples, indices))
+    assert batch.target.label_sets() == tuple(samples[i].actions for i in indices)
+
+
+def _loader(samples, source=None, **kwargs):
+    kwargs.setdefault("batch_size", 3)
+    return StreamLoader(source or FakeSource(), samples, TRANSFORM, n_frames=N_FRAMES, **kwargs)
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_batches_equal_sequential_ground_truth_resume_and_fetch(workers):
+    samples = _samples(10)
+    loader = _loader(samples, workers=workers, fetch_workers=workers, cache_bytes=0)
+    batches = list(loader)
+    assert [len(b) for b in batches] == [3, 3, 3, 1]
+    assert torch.cat([b.indices for b in batches]).tolist() == list(range(10))  # none lost, none twice
+    for batch in batches:
+        _check_batch(batch, samples, batch.indices.tolist())
+    # abandon a pass half-way, then resume at batch 2 on the same (persistent) workers
+    partial = loader.batches()
+    next(partial)
+    resumed = list(loader.batches(start=2))
+    assert [b.indices.tolist() for b in resumed] == [[6, 7, 8], [9]]
+    _check_batch(resumed[0], samples, [6, 7, 8])
+    assert list(loader.batches(start=loader.n_batches)) == []
+    _check_batch(loader.fetch([7, 2, 7, 0]), samples, [7, 2, 7, 0])
+
+
+@given(n=st.integers(0, 20), batch_size=st.integers(1, 6), data=st.data())
+def test_in_process_batches_cover_the_stream_in_order_from_any_start(n, batch_size, data):
+    samples = _samples(n)
+    loader = _loader(samples, batch_size=batch_size)
+    start = data.draw(st.integers(0, loader.n_batches))
+    batches = list(loader.batches(start))
+    indices = [i for b in batches for i in b.indices.tolist()]
+    assert indices == list(range(start * batch_size, n))
+    assert all(len(b) == batch_size for b in batches[:-1])
+    if batches:
+        _check_batch(batches[-1], samples, batches[-1].indices.tolist())
+
+
+def test_cache_serves_replay_and_a_second_loader_without_decoding_again():
+    samples = _samples(8)
+    source = FakeSource()
+    cache = ClipCache(capacity_bytes=10 * 2**20)
+    loader = _loader(samples, source, cache=cache)
+    assert sum(len(b) for b in loader) == 8
+    assert source.n_reads == 8
+    _check_batch(loader.fetch([5, 1, 5]), samples, [5, 1, 5])
+    hindsight = StreamLoader(source, samples, TRANSFORM, n_frames=N_FRAMES, batch_size=8, cache=cache)
+    _check_batch(next(iter(hindsight)), samples, range(8))
+    assert source.n_reads == 8
+    assert cache.hits == 2 + 8  # fetch looks each distinct index up once
+
+
+def test_without_cache_every_read_decodes():
+    samples = _samples(4)
+    source = FakeSource()
+    loader = _loader(samples, source, cache_bytes=0)
+    list(loader)
+    loader.fetch([0, 1])
+    assert source.n_reads == 6
+
+
+def _random_transform(clip):  # no `deterministic` attribute: must not be cached
+    return TRANSFORM(clip)
+
+
+def test_transforms_that_are_not_deterministic_are_not_cached():
+    source = FakeSource()
+    loader = StreamLoader(source, _samples(3), _random_transform, n_frames=N_FRAMES)
+    list(loader)
+    loader.fetch([0])
+    assert source.n_reads == 4
+    assert len(loader.cache) == 0
+
+
+def test_label_only_loader_decodes_nothing():
+    source = FakeSource()
+    samples = _samples(5)
+    loader = _loader(samples, source, with_video=False, batch_size=2)
+    batches = list(loader)
+    assert [tuple(b.clips.shape) for b in batches] == [(2, 0), (2, 0), (1, 0)]
+    assert loader.fetch([4]).target.label_sets() == (samples[4].actions,)
+    assert source.n_reads == 0
+
+
+def test_pad_span_reads_the_full_clip_grid_and_repeats_the_last_in_window_frame():
+    clip_s = Fraction(2)
+    span = Span(Fraction(10), Fraction(10) + Fraction(7, 10))  # 0.7 s of a 2 s clip
+    sample = StreamSample(
+        index=0,
+        user_id="u",
+        clip_uid="c3",
+        video_uid="v",
+        span=span,
+        actions=[(1, 1)],
+        annotation_index=0,
+        clip_index=0,
+    )
+    dataset = ClipDataset(FakeSource(), [sample], TRANSFORM, n_frames=8, clip_s=clip_s)
+    got = decode_pixel(dataset.read(0))
+    grid = sample_times(Span(span.start_s, span.start_s + clip_s), 8)
+    inside = [int(t * FRAME_RATE) for t in grid if t < span.end_s]
+    assert got == [(3, u) for u in inside] + [(3, inside[-1])] * (8 - len(inside))
+    # a full-length span reads unchanged
+    full = ClipDataset(FakeSource(), [sample], TRANSFORM, n_frames=8, clip_s=None)
+    assert decode_pixel(full.read(0)) == [(3, int(t * FRAME_RATE)) for t in sample_times(span, 8)]
+
+
+def test_bad_arguments_are_rejected():
+    samples = _samples(4)
+    with pytest.raises(ValueError, match="index"):
+        _loader(samples[1:])
+    loader = _loader(samples)
+    with pytest.raises(ValueError, match="start batch"):
+        list(loader.batches(start=3))
+    with pytest.raises(IndexError):
+        loader.fetch([4])
+    with pytest.raises(ValueError):
+        loader.fetch([])
+
+
+# --- the cache ------------------------------------------------------------------------------------
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 6), st.integers(1, 5)), max_size=40), st.integers(0, 12)
+)
+def test_cache_is_a_byte_bounded_lru(ops, capacity):
+    cache = ClipCache(capacity_bytes=capacity)
+    model: dict[int, int] = {}  # key -> size, in LRU order (oldest first)
+    for is_put, key, size in ops:
+        if is_put:
+            cache.put(key, torch.zeros(size, dtype=torch.uint8))
+            if size <= capacity:
+                model.pop(key, None)
+                while sum(model.values()) + size > capacity:
+                    model.pop(next(iter(model)))
+                model[key] = size
+        else:
+            got = cache.get(key)
+            assert (got is not None) == (key in model)
+            if key in model:
+                model[key] = model.pop(key)
+        assert cache.keys() == list(model)
+        assert cache.n_bytes == sum(model.values()) <= capacity
