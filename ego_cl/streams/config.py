@@ -32,6 +32,8 @@ class StreamConfig:
         shuffle_seed: If set, one seeded shuffle of the stream (the IID control).
         max_samples: Keep only the first N samples of each stream (smoke runs).
         workers: Decoding worker processes for the online stream (0 = in the main process).
+        fetch_workers: Decoding worker processes for replay fetches (0 = in the main process).
+        predict_workers: Decoding worker processes for whole-stream prediction (hindsight).
         prefetch_batches: How many batches the loader decodes ahead.
         decode_cache_mb: Memory for the decode-once clip cache (replay, look-ahead, hindsight).
     """
@@ -48,6 +50,8 @@ class StreamConfig:
     shuffle_seed: int | None = None
     max_samples: int | None = None
     workers: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    fetch_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    predict_workers: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     prefetch_batches: int = attrs.field(default=2, validator=_positive)
     decode_cache_mb: int = attrs.field(default=512, validator=attrs.validators.ge(0))
 
