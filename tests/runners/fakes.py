@@ -37,11 +37,20 @@ def make_batches(n_samples: int, batch_size: int, seed: int = 0, user_shift: int
 class FakeLearner:
     """A linear learner with dropout (global RNG) and momentum SGD: exercises RNG + optimizer resume."""
 
-    def __init__(self, *, lr: float = 0.1, seed: int = 0, fail_at: int | None = None, sleep_s: float = 0.0):
+    def __init__(
+        self,
+        *,
+        lr: float = 0.1,
+        seed: int = 0,
+        fail_at: int | None = None,
+        hard_kill: bool = False,
+        sleep_s: float = 0.0,
+    ):
         torch.manual_seed(seed)  # tests only: mimics weight init from the seeded global RNG
         self.net = nn.Sequential(nn.Dropout(0.3), nn.Linear(FEAT, N_VERBS + N_NOUNS))
         self.opt = torch.optim.SGD(self.net.parameters(), lr=lr, momentum=0.9)
         self.fail_at = fail_at
+        self.hard_kill = hard_kill
         self.sleep_s = sleep_s
         self.n_learned = 0
 
@@ -57,7 +66,7 @@ class FakeLearner:
 
     def learn(self, batch: Batch) -> dict[str, float]:
         if self.fail_at is not None and int(batch.indices[0]) >= self.fail_at:
-            if os.environ.get("FAKE_HARD_KILL"):
+            if self.hard_kill:
                 os.kill(os.getpid(), signal.SIGKILL)
             raise RuntimeError(f"fake failure at sample {int(batch.indices[0])}")
         time.sleep(self.sleep_s)
@@ -152,12 +161,13 @@ def fake_parts(
     batch_size: int = 4,
     seed: int = 0,
     fail_at: int | None = None,
+    hard_kill: bool = False,
     sleep_s: float = 0.0,
 ) -> UserParts:
     batches = make_batches(n_samples, batch_size, seed=hash_user(user_id), user_shift=hash_user(user_id) % 3)
     return UserParts(
         user_id=user_id,
-        learner=FakeLearner(seed=seed, fail_at=fail_at, sleep_s=sleep_s),
+        learner=FakeLearner(seed=seed, fail_at=fail_at, hard_kill=hard_kill, sleep_s=sleep_s),
         metrics=FakeMetrics(),
         batches=lambda start: batches[start:],
         log_columns=log_columns,
@@ -191,7 +201,28 @@ def child_main(user_dir: str, mode: str, arg: int) -> None:
             real_replace(src, dst)
 
         results.os.replace = replace  # type: ignore[attr-defined]
-    if mode == "learn":
-        os.environ["FAKE_HARD_KILL"] = "1"
-    parts = fake_parts(fail_at=arg if mode == "learn" else None, sleep_s=0.05 if mode == "none" else 0.0)
+    parts = fake_parts(
+        fail_at=arg if mode == "learn" else None, hard_kill=True, sleep_s=0.05 if mode == "none" else 0.0
+    )
     stream_user(parts, UserDir(Path(user_dir)), checkpoint_every=3, seed=0)
+
+
+def fake_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, Any]:
+    """Pool target: run one fake user into ``payload['root']/<user_id>``."""
+    from pathlib import Path
+
+    from ego_cl.runners.results import UserDir
+    from ego_cl.runners.user import stream_user
+
+    parts = fake_parts(
+        payload["user_id"],
+        n_samples=payload.get("n_samples", 24),
+        fail_at=payload.get("fail_at"),
+        hard_kill=payload.get("hard_kill", False),
+    )
+    report(0, parts.n_samples)
+    summary = stream_user(
+        parts, UserDir(Path(payload["root"]) / payload["user_id"]), checkpoint_every=2, seed=0
+    )
+    report(parts.n_samples, parts.n_samples)
+    return {**summary, "pid": os.getpid(), "threads": torch.get_num_threads()}

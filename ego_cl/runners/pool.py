@@ -1,0 +1,312 @@
+"""A hand-written spawn process pool over device slots: one user stream per job.
+
+Slots are ``devices x users_per_device``. Each slot holds one non-daemon worker process (so
+DataLoader workers may start inside it) that configures logging, pins its device, limits its
+threads and runs jobs it receives on its own task queue; results, failure records and
+progress come back on one shared queue. A job that raises is reported with its error and
+traceback; a worker that dies hard (segfault, SIGKILL, OOM kill) is detected, its job is
+reported failed with the exit code, and a fresh process takes the slot. Workers retire after
+``recycle_after`` jobs (GPU memory creep). ``processes=0`` runs the jobs in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import structlog
+import torch
+import torch.multiprocessing as mp
+
+from ego_cl.runners.logs import configure_logging
+
+__all__ = ["Job", "Outcome", "Report", "run_jobs", "slot_devices"]
+
+log = structlog.get_logger(__name__)
+
+Report = Callable[[int, int], None]
+"""``report(n_done, n_total)``: progress of the running job, in samples."""
+
+Target = Callable[[Any, str, Report], dict[str, Any]]
+"""``target(payload, device, report) -> result dict``; must be a module-level function."""
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """One unit of work (a user stream).
+
+    Attributes:
+        key: Unique name, e.g. ``"users/68"`` or ``"baseline/68"``.
+        size: Work estimate (stream length); larger jobs start first.
+        payload: Picklable argument of the target.
+    """
+
+    key: str
+    size: int
+    payload: Any
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What became of one job.
+
+    Attributes:
+        key: The job's key.
+        ok: Whether the target returned.
+        result: The target's result dict (``None`` on failure).
+        error: One-line error (exception or exit signal).
+        traceback: The formatted traceback (``None`` for hard deaths).
+        exit_code: Exit code of a worker that died, else ``None``.
+        device: Where it ran.
+    """
+
+    key: str
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    traceback: str | None = None
+    exit_code: int | None = None
+    device: str = "cpu"
+
+
+def slot_devices(devices: Sequence[str], users_per_device: int) -> list[str]:
+    """Device of every slot, round-robin over devices.
+
+    Example:
+        >>> slot_devices(["cuda:0", "cuda:1"], 2)
+        ['cuda:0', 'cuda:1', 'cuda:0', 'cuda:1']
+    """
+    return [d for _ in range(users_per_device) for d in devices]
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    target: Target,
+    *,
+    devices: Sequence[str] = ("cpu",),
+    users_per_device: int = 1,
+    processes: int | None = None,
+    recycle_after: int = 8,
+    threads_per_slot: int | None = None,
+    log_file: str | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_progress: Callable[[int, str, int, int], None] | None = None,
+) -> list[Outcome]:
+    """Run every job, largest first; never raises for a failing job.
+
+    Args:
+        jobs: The jobs (unique keys).
+        target: Module-level function run for each job.
+        devices: Device names, e.g. ``["cpu"]`` or ``["cuda:0", "cuda:1"]``.
+        users_per_device: Concurrent jobs per device.
+        processes: ``None`` = one process per slot; ``0`` = in this process; ``n`` = at most n
+            processes.
+        recycle_after: Replace a worker after this many jobs.
+        threads_per_slot: torch threads per worker (default: CPU cores / slots, at least 1).
+        log_file: JSON-lines log file workers append to.
+        on_outcome: Called in this process as each job finishes or fails.
+        on_progress: ``on_progress(slot, key, n_done, n_total)`` as workers report.
+
+    Returns:
+        One :class:`Outcome` per job, in completion order.
+    """
+    ordered = sorted(jobs, key=lambda j: -j.size)
+    devs = slot_devices(devices, users_per_device)
+    if processes is not None:
+        devs = devs[: max(processes, 0)]
+    if not devs:
+        return _run_inline(ordered, target, devices[0], on_outcome, on_progress)
+    threads = threads_per_slot or max(1, (os.cpu_count() or 1) // len(devs))
+    pool = _Pool(target, devs, threads, recycle_after, log_file)
+    return pool.run(ordered, on_outcome or (lambda o: None), on_progress or (lambda *a: None))
+
+
+def _run_inline(
+    jobs: Sequence[Job],
+    target: Target,
+    device: str,
+    on_outcome: Callable[[Outcome], None] | None,
+    on_progress: Callable[[int, str, int, int], None] | None,
+) -> list[Outcome]:
+    outcomes = []
+    for job in jobs:
+        report = (lambda d, t, key=job.key: on_progress(0, key, d, t)) if on_progress else (lambda d, t: None)
+        outcome = _attempt(job, target, device, report)
+        if on_outcome:
+            on_outcome(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _attempt(job: Job, target: Target, device: str, report: Report) -> Outcome:
+    with structlog.contextvars.bound_contextvars(job=job.key):
+        try:
+            result = target(job.payload, device, report)
+        except Exception as exc:  # a failing user is a result, not a crash of the pool
+            return Outcome(
+                key=job.key,
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(),
+                device=device,
+            )
+    return Outcome(key=job.key, ok=True, result=result, device=device)
+
+
+def _worker(
+    slot: int,
+    device: str,
+    threads: int,
+    recycle_after: int,
+    log_file: str | None,
+    target: Target,
+    tasks: Any,
+    results: Any,
+) -> None:
+    configure_logging(log_file=log_file, pretty=False)
+    structlog.contextvars.bind_contextvars(slot=slot, device=device, pid=os.getpid())
+    torch.set_num_threads(threads)
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))
+    for n_done in range(1, recycle_after + 1):
+        job = tasks.get()
+        if job is None:
+            return
+        report = _Reporter(results, slot, job.key)
+
+        outcome = _attempt(job, target, device, report)
+        results.put(("outcome", slot, outcome, n_done >= recycle_after))  # True: this worker retires
+
+
+class _Reporter:
+    """Progress messages from a worker, at most two per second."""
+
+    def __init__(self, results: Any, slot: int, key: str):
+        self.results, self.slot, self.key, self.last = results, slot, key, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last > 0.5 or done >= total:
+            self.last = now
+            self.results.put(("progress", self.slot, self.key, done, total))
+
+
+@attrs.define
+class _Slot:
+    device: str
+    proc: Any = None
+    tasks: Any = None
+    job: Job | None = None
+    retiring: bool = False
+
+
+class _Pool:
+    """Master side: assigns jobs to slots, watches workers, replaces the dead and retired."""
+
+    def __init__(self, target: Target, devices: list[str], threads: int, recycle_after: int, log_file):
+        self.ctx = mp.get_context("spawn")
+        self.results = self.ctx.Queue()
+        self.target, self.threads, self.recycle_after, self.log_file = (
+            target,
+            threads,
+            recycle_after,
+            log_file,
+        )
+        self.slots = [_Slot(device=d) for d in devices]
+
+    def _start(self, index: int) -> None:
+        slot = self.slots[index]
+        slot.tasks = self.ctx.Queue()
+        slot.retiring = False
+        args = (index, slot.device, self.threads, self.recycle_after, self.log_file, self.target)
+        slot.proc = self.ctx.Process(target=_worker, args=(*args, slot.tasks, self.results), daemon=False)
+        slot.proc.start()
+        log.debug("worker_started", slot=index, device=slot.device, pid=slot.proc.pid)
+
+    def run(self, jobs: Sequence[Job], on_outcome, on_progress) -> list[Outcome]:
+        pending, outcomes = deque(jobs), []
+        try:
+            while pending or any(s.job for s in self.slots):
+                self._assign(pending)
+                for outcome in self._collect(on_progress):
+                    on_outcome(outcome)
+                    outcomes.append(outcome)
+        except BaseException:
+            self._terminate()
+            raise
+        self._shutdown()
+        return outcomes
+
+    def _assign(self, pending: deque) -> None:
+        for index, slot in enumerate(self.slots):
+            if slot.job is not None or not pending:
+                continue
+            if slot.proc is None or slot.retiring or not slot.proc.is_alive():
+                self._reap(slot)
+                self._start(index)
+            slot.job = pending.popleft()
+            slot.tasks.put(slot.job)
+
+    def _collect(self, on_progress) -> list[Outcome]:
+        done: list[Outcome] = []
+        with contextlib.suppress(queue.Empty):
+            done += self._handle(self.results.get(timeout=0.2), on_progress)
+        dead = [s for s in self.slots if s.job is not None and not s.proc.is_alive()]
+        if dead:  # drain first: a worker may have posted its outcome just before exiting
+            while True:
+                try:
+                    done += self._handle(self.results.get(timeout=0.2), on_progress)
+                except queue.Empty:
+                    break
+            done += [self._died(s) for s in dead if s.job is not None]
+        return done
+
+    def _handle(self, message: tuple, on_progress) -> list[Outcome]:
+        kind, index, *rest = message
+        slot = self.slots[index]
+        if kind == "progress":
+            on_progress(index, *rest)
+            return []
+        outcome, slot.retiring = rest
+        slot.job = None
+        return [outcome]
+
+    def _died(self, slot: _Slot) -> Outcome:
+        code = slot.proc.exitcode
+        name = signal.Signals(-code).name if code is not None and code < 0 else f"exit code {code}"
+        job, slot.job = slot.job, None
+        log.error("worker_died", job=job.key, device=slot.device, exit_code=code, pid=slot.proc.pid)
+        self._reap(slot)
+        return Outcome(
+            key=job.key, ok=False, error=f"worker process died ({name})", exit_code=code, device=slot.device
+        )
+
+    def _reap(self, slot: _Slot) -> None:
+        if slot.proc is not None:
+            slot.proc.join(timeout=5)
+            if slot.proc.is_alive():
+                slot.proc.terminate()
+                slot.proc.join(timeout=5)
+        slot.proc = None
+
+    def _shutdown(self) -> None:
+        for slot in self.slots:
+            if slot.proc is not None and slot.proc.is_alive() and not slot.retiring:
+                slot.tasks.put(None)
+        for slot in self.slots:
+            self._reap(slot)
+
+    def _terminate(self) -> None:
+        for slot in self.slots:
+            if slot.proc is not None and slot.proc.is_alive():
+                slot.proc.terminate()
+        for slot in self.slots:
+            self._reap(slot)

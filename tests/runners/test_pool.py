@@ -1,0 +1,75 @@
+"""The spawn pool: 2 CPU slots, a user that raises, a worker killed hard, recycling, in-process mode."""
+
+from __future__ import annotations
+
+import torch
+
+from ego_cl.runners.pool import Job, run_jobs, slot_devices
+from ego_cl.runners.results import UserDir
+from tests.runners.fakes import fake_target
+
+
+def _jobs(root, **special):
+    jobs = []
+    for i, uid in enumerate(["a", "b", "c", "d", "e"]):
+        payload = {"user_id": uid, "root": str(root), "n_samples": 12 + 4 * i, **special.get(uid, {})}
+        jobs.append(Job(key=f"users/{uid}", size=payload["n_samples"], payload=payload))
+    return jobs
+
+
+def test_pool_isolates_a_raising_user_and_a_killed_worker(tmp_path):
+    special = {"b": {"fail_at": 4}, "d": {"fail_at": 8, "hard_kill": True}}
+    seen = []
+    outcomes = run_jobs(
+        _jobs(tmp_path / "pool", **special),
+        fake_target,
+        users_per_device=2,
+        threads_per_slot=1,
+        on_outcome=seen.append,
+    )
+    assert seen == outcomes
+    by_key = {o.key: o for o in outcomes}
+    assert sorted(by_key) == ["users/a", "users/b", "users/c", "users/d", "users/e"]
+    assert not by_key["users/b"].ok
+    assert "fake failure at sample 4" in by_key["users/b"].error
+    assert "RuntimeError" in by_key["users/b"].traceback
+    assert not by_key["users/d"].ok
+    assert by_key["users/d"].exit_code == -9
+    assert "SIGKILL" in by_key["users/d"].error
+    for uid in "ace":
+        assert by_key[f"users/{uid}"].ok
+        assert UserDir(tmp_path / "pool" / uid).is_done
+        assert by_key[f"users/{uid}"].result["threads"] == 1
+    # the killed user's written checkpoint survives for a later resume
+    assert (tmp_path / "pool" / "d" / "checkpoint" / "state.pt").exists()
+
+    inline = run_jobs(_jobs(tmp_path / "inline", b={"fail_at": 4}), fake_target, processes=0)
+    assert [o.key for o in inline] == [f"users/{u}" for u in "edcba"]  # largest first
+    inline_by_key = {o.key: o for o in inline}
+    assert not inline_by_key["users/b"].ok
+    for uid in "ace":
+        a, b = UserDir(tmp_path / "pool" / uid), UserDir(tmp_path / "inline" / uid)
+        assert a.read_log().equals(b.read_log())
+        assert a.read_json("metrics.json") == b.read_json("metrics.json")
+        wa = torch.load(a.path / "learner.pt", weights_only=True)["net"]
+        wb = torch.load(b.path / "learner.pt", weights_only=True)["net"]
+        assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_workers_are_recycled_and_progress_is_reported(tmp_path):
+    progress = []
+    outcomes = run_jobs(
+        _jobs(tmp_path)[:4],
+        fake_target,
+        users_per_device=2,
+        recycle_after=1,
+        threads_per_slot=1,
+        on_progress=lambda slot, key, done, total: progress.append((key, done, total)),
+    )
+    assert all(o.ok for o in outcomes)
+    assert len({o.result["pid"] for o in outcomes}) == 4  # a fresh process per user
+    assert ("users/a", 12, 12) in progress
+
+
+def test_slot_devices_round_robin():
+    assert slot_devices(["cpu"], 3) == ["cpu", "cpu", "cpu"]
