@@ -29,8 +29,9 @@ from ego_cl.types import Batch, LabelLeakError, LearnStats, Prediction
 
 __all__ = ["LoopState", "PastWindow", "StepRecord", "online_loop"]
 
-LogColumns = Callable[[Prediction, Batch], Mapping[str, Sequence[Any]]]
-"""Turns one step's prediction and labelled batch into per-sample prediction-log columns."""
+LogColumns = Callable[[Prediction, Batch, int], Mapping[str, Sequence[Any]]]
+"""``log_columns(prediction, labelled_batch, step)``: per-sample prediction-log columns (including
+``step``), e.g. :func:`ego_cl.metrics.prediction_log.prediction_log_columns`."""
 
 
 class Updatable(Protocol):
@@ -130,7 +131,7 @@ def online_loop(
         if before is not None:
             _check_unchanged(before, learner.state_dict(), step)
         frozen_pred = _clone(prediction) if paranoid else None
-        log = log_columns(prediction, batch)  # fixed before any label reaches the learner
+        log = log_columns(prediction, batch, step)  # fixed before any label reaches the learner
         metrics.update(prediction, batch)
         learned = step % learn_every == 0 and debt_s <= 0.0
         stats: LearnStats = {}
@@ -143,7 +144,7 @@ def online_loop(
             debt_s = max(0.0, debt_s - time_budget_s)
         if frozen_pred is not None:
             _check_prediction_kept(frozen_pred, prediction, step)
-        past_log = _past_eval(learner, past, batch, log_columns) if past and learned else None
+        past_log = _past_eval(learner, past, batch, step, log_columns) if past and learned else None
         step += 1
         yield StepRecord(
             step=step - 1,
@@ -156,14 +157,14 @@ def online_loop(
 
 
 def _past_eval(
-    learner: Learner, past: PastWindow, batch: Batch, log_columns: LogColumns
+    learner: Learner, past: PastWindow, batch: Batch, step: int, log_columns: LogColumns
 ) -> dict[str, list[Any]]:
     first = int(batch.indices[0])
     indices = list(range(max(0, first - past.window), first))
     out: dict[str, list[Any]] = {}
     for i in range(0, len(indices), past.batch_size):
         chunk = past.fetch(indices[i : i + past.batch_size])
-        columns = log_columns(learner.predict(chunk.without_labels()), chunk)
+        columns = log_columns(learner.predict(chunk.without_labels()), chunk, step)
         for key, values in columns.items():
             out.setdefault(key, []).extend(values)
     return out

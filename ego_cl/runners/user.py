@@ -36,7 +36,7 @@ class MetricSetLike(Protocol):
 
     def update(self, prediction: Any, batch: Batch) -> None: ...
 
-    def values(self) -> Mapping[str, float]: ...
+    def get(self) -> Mapping[str, float]: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -163,9 +163,9 @@ def stream_user(
     )
     for record in records:
         step = record.step
-        _extend(pending["predictions"], record.log, step)
+        _extend(pending["predictions"], record.log)
         if record.past_log is not None:
-            _extend(pending["past"], record.past_log, step)
+            _extend(pending["past"], record.past_log)
         if writer is not None:
             for key, value in record.stats.items():
                 writer.add_scalar(f"learn/{key}", value, step)
@@ -182,7 +182,7 @@ def stream_user(
         "user_id": parts.user_id,
         "n_samples": parts.n_samples,
         "n_batches": step + 1,
-        "metrics": {k: float(v) for k, v in parts.metrics.values().items()},
+        "metrics": {k: float(v) for k, v in parts.metrics.get().items()},
         "seconds": round(time.perf_counter() - started, 3),
         "resumed_at": state.next_step,
     }
@@ -217,18 +217,14 @@ def _checkpoint(parts: UserParts, state: LoopState) -> dict[str, Any]:
     }
 
 
-def _extend(into: dict[str, list[Any]], columns: Mapping[str, Any], step: int) -> None:
-    n = 0
+def _extend(into: dict[str, list[Any]], columns: Mapping[str, Any]) -> None:
     for key, values in columns.items():
-        values = list(values)
         into.setdefault(key, []).extend(values)
-        n = len(values)
-    into.setdefault("step", []).extend([step] * n)
 
 
 def _flush(udir: UserDir, pending: dict[str, dict[str, list[Any]]], first: int, end: int) -> None:
     for prefix, columns in pending.items():
-        if columns.get("step"):
+        if any(columns.values()):
             udir.write_part(columns, first, end, prefix=prefix)
         columns.clear()
 
@@ -244,5 +240,5 @@ def _tb_writer(tb_dir: Path | None) -> Any:
 def _tb_metrics(writer: Any, metrics: MetricSetLike, step: int) -> None:
     if writer is None or step < 0:
         return
-    for key, value in metrics.values().items():
+    for key, value in metrics.get().items():
         writer.add_scalar(key, float(value), step)

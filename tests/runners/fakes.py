@@ -131,7 +131,7 @@ class FakeMetrics:
         self.counts["action"] += int((verb_ok & noun_ok).sum())
         self.counts["n"] += len(batch)
 
-    def values(self) -> dict[str, float]:
+    def get(self) -> dict[str, float]:
         n = max(self.counts["n"], 1)
         return {f"{k}_top1": 100.0 * self.counts[k] / n for k in ("verb", "noun", "action")}
 
@@ -142,9 +142,10 @@ class FakeMetrics:
         self.counts = dict(state)
 
 
-def log_columns(prediction: Prediction, batch: Batch) -> dict[str, Sequence[Any]]:
+def log_columns(prediction: Prediction, batch: Batch, step: int) -> dict[str, Sequence[Any]]:
     target = batch.labelled()
     return {
+        "step": [step] * len(batch),
         "index": batch.indices.tolist(),
         "verb": target.verb.tolist(),
         "noun": target.noun.tolist(),
