@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["DataConfig", "SplitConfig"]
+__all__ = ["DataConfig", "SplitConfig", "SyntheticConfig"]
 
 
 @attrs.frozen(kw_only=True)
@@ -51,3 +51,70 @@ class DataConfig:
     cache_short_side: int = attrs.field(default=320, validator=attrs.validators.ge(16))
     skip_missing_videos: bool = False
     split: SplitConfig = SplitConfig()
+
+
+@attrs.frozen(kw_only=True)
+class SyntheticConfig:
+    """The synthetic Ego4D-format dataset (``python -m ego_cl.runners.synth``; the embedded demo data).
+
+    The users with the most annotated minutes are the evaluation users; the defaults give 7 of
+    them (a ``random`` split with ``n_eval=7``, ``n_train=2``: 2 train + 5 test users), 8
+    pretraining users and one video without a participant (the NaN user).
+
+    Attributes:
+        seed: Everything (content, ids, pixels) is a function of this seed and the fields below.
+        n_eval_users: Users with the most minutes (meant for the train/test subsets).
+        n_train_users: Suggested ``n_train`` of the split (the rest of the eval users are test).
+        n_pretrain_users: Users with fewer minutes (pretraining).
+        eval_user_s: Annotated seconds of the first evaluation user (later ones 6 s less each).
+        pretrain_user_s: Annotated seconds of the first pretraining user (later ones 4 s less each).
+        nan_video_s: Seconds of the participant-less video.
+        recordings_per_user: Recordings (``origin_video_id``) per user.
+        clip_s: Target length of one clip (5-minute clips in Ego4D; shorter here).
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+        fps: Frame rate.
+        n_verbs: Verb classes (motion patterns), at most 7.
+        n_nouns: Noun classes (shapes), at most 8.
+        actions_per_user: Size of each user's preferred action set (label preferences).
+        repeat_prob: Probability that the next action repeats the previous one (runs).
+        overlap_share: Share of annotations that start before the previous one ends.
+        n_unseen_pairs: (verb, noun) pairs that only evaluation users perform.
+        val_share: Share of clips written to ``fho_lta_val.json`` instead of train.
+        shift: Strength of the per-user domain shift (0 = every user looks alike).
+        crf: x264 constant rate factor.
+        gop: Keyframe interval in frames.
+    """
+
+    seed: int = 0
+    n_eval_users: int = attrs.field(default=7, validator=attrs.validators.ge(1))
+    n_train_users: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    n_pretrain_users: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    eval_user_s: int = attrs.field(default=300, validator=attrs.validators.ge(30))
+    pretrain_user_s: int = attrs.field(default=200, validator=attrs.validators.ge(30))
+    nan_video_s: int = attrs.field(default=60, validator=attrs.validators.ge(10))
+    recordings_per_user: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    clip_s: int = attrs.field(default=50, validator=attrs.validators.ge(10))
+    width: int = attrs.field(default=128, validator=attrs.validators.ge(32))
+    height: int = attrs.field(default=96, validator=attrs.validators.ge(32))
+    fps: int = attrs.field(default=30, validator=attrs.validators.ge(1))
+    n_verbs: int = attrs.field(default=7, validator=[attrs.validators.ge(2), attrs.validators.le(7)])
+    n_nouns: int = attrs.field(default=8, validator=[attrs.validators.ge(2), attrs.validators.le(8)])
+    actions_per_user: int = attrs.field(default=7, validator=attrs.validators.ge(1))
+    repeat_prob: float = attrs.field(default=0.5, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    overlap_share: float = attrs.field(
+        default=0.15, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    )
+    n_unseen_pairs: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    val_share: float = attrs.field(default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
+    shift: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
+    crf: int = attrs.field(default=28, validator=[attrs.validators.ge(0), attrs.validators.le(51)])
+    gop: int = attrs.field(default=60, validator=attrs.validators.ge(1))
+
+    def __attrs_post_init__(self) -> None:
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"width and height must be even (yuv420p), got {self.width}x{self.height}")
+        if self.n_train_users > self.n_eval_users:
+            raise ValueError("n_train_users must be <= n_eval_users")
+        if self.pretrain_user_s >= self.eval_user_s - 6 * self.n_eval_users:
+            raise ValueError("pretrain_user_s must stay below every evaluation user's seconds")

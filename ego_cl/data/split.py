@@ -1,0 +1,232 @@
+"""The user split of the original study (spec §1.1), as a pure function from records to documents.
+
+1. Every LTA train+val annotation gets its video's participant (a right join on ``video_uid``:
+   annotations of unknown videos keep no participant).
+2. Each clip (``clip_uid``) must have one participant, one ``clip_parent_start_sec`` and one
+   ``clip_parent_end_sec``; a user's minutes are the summed clip durations.
+3. Users with a participant id are ranked by minutes, descending; **ties go to the smaller
+   participant id** (numeric where ids are numbers). The top ``n_eval`` are evaluation users,
+   everyone else plus the participant-less group (the "NaN user", if it has annotations) are
+   pretraining users.
+4. Evaluation users are split by ``criterion``: ``paper`` = the paper's hard-coded ids (every top
+   user must be one of them), ``random`` = ``numpy.random.RandomState(seed).permutation(n_eval)``
+   of the ranked users, the first ``n_train`` being train (the original script's numpy stream).
+5. Each subset becomes a document with the original schema: ``split``, ``users`` (id → entries:
+   the LTA fields + ``fb_participant_id`` (float, ``null`` for the NaN user),
+   ``parent_video_scenarios``, ``origin_video_id``), ``clips`` (all entries) and
+   ``user_action_sets``. The NaN user's participant is written as JSON ``null`` (strict JSON;
+   the loader also reads the original bare ``NaN``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+
+from ego_cl.data.problems import Problems
+from ego_cl.data.records import LtaRecords
+from ego_cl.data.usersplit import NAN_USER, split_file_name
+from ego_cl.types import InputError, UserId
+
+__all__ = ["PAPER_TEST_USERS", "PAPER_TRAIN_USERS", "SplitError", "UserSplitResult", "build_user_split"]
+
+PAPER_TRAIN_USERS = ("68", "265", "324", "30", "24", "421", "104", "108", "27", "29")
+"""The paper's 10 train (hyper-parameter) users."""
+
+PAPER_TEST_USERS = (
+    "59", "23", "17", "37", "97", "22", "31", "10", "346", "359", "120", "19", "16", "283", "28", "20", "44",
+    "38", "262", "25", "51", "278", "55", "39", "45", "33", "331", "452", "453", "21", "431", "116", "35",
+    "105", "378", "74", "11", "126", "123", "436",
+)  # fmt: skip
+"""The paper's 40 test users."""
+
+
+class SplitError(InputError):
+    """The data cannot be split as asked (too few users, not the paper's users, ...)."""
+
+
+@attrs.frozen(kw_only=True)
+class UserSplitResult:
+    """A built split.
+
+    Attributes:
+        train: Train user ids, in split order.
+        test: Test user ids.
+        pretrain: Pretraining user ids (``"null"`` = the NaN user, last).
+        documents: File name (``ego4d_LTA_<split>_usersplit_<N>users.json``) → JSON document.
+        summary: ``split_summary.json``: per user minutes, clips, annotations, unique actions.
+    """
+
+    train: tuple[UserId, ...]
+    test: tuple[UserId, ...]
+    pretrain: tuple[UserId, ...]
+    documents: dict[str, dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def build_user_split(
+    records: Sequence[LtaRecords],
+    *,
+    criterion: Literal["paper", "random"] = "random",
+    n_eval: int = 50,
+    n_train: int = 10,
+    seed: int = 0,
+) -> UserSplitResult:
+    """Split users into train / test / pretrain (see the module docstring for the rule).
+
+    Args:
+        records: The LTA train and val files, loaded with the ``ego4d.json`` metadata.
+        criterion: ``paper`` or ``random``.
+        n_eval: Evaluation users (train + test).
+        n_train: Train users among them (``random`` only; ``paper`` uses the paper's lists).
+        seed: Seed of the ``random`` permutation.
+
+    Raises:
+        SplitError: Inconsistent clips, too few users, or ``paper`` on data without its users.
+    """
+    rows = [_row(e, a) for r in records for e, a in zip(r.entries, r.annotations)]
+    seconds, clip_count = _user_seconds(rows)
+    real = sorted((u for u in seconds if u != NAN_USER), key=lambda u: (-seconds[u], _id_key(u)))
+    if criterion == "random" and not 0 <= n_train <= n_eval:
+        raise SplitError(f"n_train={n_train} must be between 0 and n_eval={n_eval}")
+    if len(real) < n_eval:
+        raise SplitError(
+            f"only {len(real)} users with a participant id; ask for fewer (--n-eval {len(real)})"
+        )
+    top, rest = real[:n_eval], real[n_eval:]
+    train, test = _assign(top, criterion, n_train, seed)
+    pretrain = tuple(rest) + ((NAN_USER,) if NAN_USER in seconds else ())
+    documents = {}
+    for split, users in (("train", train), ("test", test), ("pretrain_incl_nanusers", pretrain)):
+        documents[split_file_name(split, len(users))] = _document(split, users, rows)
+    subset = {u: s for s, users in (("train", train), ("test", test), ("pretrain", pretrain)) for u in users}
+    summary = {
+        "criterion": criterion,
+        "n_eval": n_eval,
+        "n_train": len(train),
+        "seed": seed,
+        "files": sorted(documents),
+        "users": [_user_summary(u, subset[u], seconds[u], clip_count[u], rows) for u in (*top, *pretrain)],
+    }
+    return UserSplitResult(train=train, test=test, pretrain=pretrain, documents=documents, summary=summary)
+
+
+def _row(entry: dict[str, Any], annotation: Any) -> dict[str, Any]:
+    user = annotation.user_id
+    return {
+        **entry,
+        "fb_participant_id": float(user) if user is not None else None,
+        "parent_video_scenarios": list(annotation.scenarios),
+        "origin_video_id": annotation.origin_video_id or None,
+    }
+
+
+def _key(row: dict[str, Any]) -> UserId:
+    user = row["fb_participant_id"]
+    return NAN_USER if user is None else str(int(user))
+
+
+def _id_key(user: UserId) -> tuple[int, int | str]:
+    return (0, int(user)) if user.isdigit() else (1, user)
+
+
+def _user_seconds(rows: list[dict[str, Any]]) -> tuple[dict[UserId, Fraction], dict[UserId, int]]:
+    problems = Problems("annotations (train + val)")
+    per_clip: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
+    for row in rows:
+        clip = per_clip[row["clip_uid"]]
+        clip["fb_participant_id"].add(_key(row))
+        clip["clip_parent_start_sec"].add(Fraction(repr(row["clip_parent_start_sec"])))
+        clip["clip_parent_end_sec"].add(Fraction(repr(row["clip_parent_end_sec"])))
+    seconds: dict[UserId, Fraction] = defaultdict(Fraction)
+    clips: Counter[UserId] = Counter()
+    for clip_uid, fields in per_clip.items():
+        bad = [f for f, values in fields.items() if len(values) != 1]
+        for field in bad:
+            problems.add(
+                f"clip_uid={clip_uid}",
+                field,
+                f"differs between its annotations: {sorted(map(str, fields[field]))}",
+            )
+        if bad:
+            continue
+        (user,), (start,), (end,) = (
+            fields[f] for f in ("fb_participant_id", "clip_parent_start_sec", "clip_parent_end_sec")
+        )
+        seconds[user] += end - start
+        clips[user] += 1
+    if problems:
+        raise SplitError(f"{problems.file}: " + "; ".join(problems.lines[:20]))
+    return dict(seconds), dict(clips)
+
+
+def _assign(
+    top: list[UserId], criterion: str, n_train: int, seed: int
+) -> tuple[tuple[UserId, ...], tuple[UserId, ...]]:
+    if criterion == "random":
+        order = np.random.RandomState(seed).permutation(len(top))
+        ranked = [top[i] for i in order]
+        return tuple(ranked[:n_train]), tuple(ranked[n_train:])
+    if criterion != "paper":
+        raise SplitError(f"unknown criterion {criterion!r}; choose paper or random")
+    known = set(PAPER_TRAIN_USERS) | set(PAPER_TEST_USERS)
+    missing = [u for u in top if u not in known]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise SplitError(
+            f"criterion 'paper' needs the paper's users, but {len(missing)} top user(s) are not among "
+            f"them ({shown}); this is not the paper's Ego4D annotation version — use --criterion random"
+        )
+    chosen = set(top)
+    return (
+        tuple(u for u in PAPER_TRAIN_USERS if u in chosen),
+        tuple(u for u in PAPER_TEST_USERS if u in chosen),
+    )
+
+
+def _document(split: str, users: Sequence[UserId], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    by_user: dict[UserId, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_user[_key(row)].append(row)
+    doc_users = {u: by_user[u] for u in users}
+    flat = [row for u in users for row in by_user[u]]
+    action_sets = {"user_agnostic": _action_sets(flat)}
+    action_sets.update({u: _action_sets(by_user[u]) for u in users})
+    return {"users": doc_users, "split": split, "clips": flat, "user_action_sets": action_sets}
+
+
+def _action_sets(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Label → ``{name, count}`` for verbs, nouns and ``"<verb>-<noun>"`` actions (per annotation)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind, key_of, name_of in (
+        ("verb", lambda r: str(r["verb_label"]), lambda r: r.get("verb", "")),
+        ("noun", lambda r: str(r["noun_label"]), lambda r: r.get("noun", "")),
+        (
+            "action",
+            lambda r: f"{r['verb_label']}-{r['noun_label']}",
+            lambda r: f"{r.get('verb', '')}-{r.get('noun', '')}",
+        ),
+    ):
+        counts = Counter(key_of(r) for r in rows)
+        names = {key_of(r): name_of(r) for r in rows}
+        out[f"{kind}_to_name_dict"] = {k: {"name": names[k], "count": counts[k]} for k in names}
+    return out
+
+
+def _user_summary(
+    user: UserId, subset: str, seconds: Fraction, n_clips: int, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    mine = [r for r in rows if _key(r) == user]
+    return {
+        "user_id": user,
+        "subset": subset,
+        "minutes": float(seconds / 60),
+        "clips": n_clips,
+        "annotations": len(mine),
+        "unique_actions": len({(r["verb_label"], r["noun_label"]) for r in mine}),
+    }
