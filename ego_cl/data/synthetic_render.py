@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 import attrs
-import av
 import numpy as np
+
+from ego_cl.data.codec import av
 
 __all__ = ["NOUNS", "VERBS", "ActionSpec", "ClipSpec", "UserStyle", "encode_clip", "render_frames"]
 
@@ -238,13 +239,13 @@ def encode_clip(
     bytes on every machine.
     """
     buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
+    with av().open(buffer, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.thread_count = 1
         stream.options = {"crf": str(crf), "preset": "veryfast", "g": str(gop)}
         for image in render_frames(clip, width=width, height=height, fps=fps, n_nouns=n_nouns):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+            for packet in stream.encode(av().VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

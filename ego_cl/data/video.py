@@ -24,9 +24,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-import av
 import numpy as np
 
+from ego_cl.data.codec import av
 from ego_cl.types import InputError, Span
 
 __all__ = [
@@ -160,7 +160,7 @@ class ClipReader:
         container = self._container(path, span)
         try:
             return self._read(container, path, span, targets)
-        except av.error.FFmpegError as exc:
+        except av().error.FFmpegError as exc:
             self._forget(path)
             raise VideoDecodeError(path, span, f"decoding failed ({exc})") from None
 
@@ -172,8 +172,8 @@ class ClipReader:
         if not Path(key).is_file():
             raise VideoDecodeError(key, span, "file not found")
         try:
-            container = av.open(key, mode="r")
-        except av.error.FFmpegError as exc:
+            container = av().open(key, mode="r")
+        except av().error.FFmpegError as exc:
             raise VideoDecodeError(key, span, f"cannot open video ({exc})") from None
         if not container.streams.video:
             container.close()
