@@ -1,0 +1,1 @@
+"""Benchmarks (outside the package; the package never imports them)."""

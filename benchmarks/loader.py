@@ -1,0 +1,352 @@
+"""Clips/s of the ego_cl stream loader vs an upstream-style pytorchvideo pipeline.
+
+Both pipelines read the same synthetic user stream (first_action policy, 32/15-s uniform clips)
+from the same H.264 files and apply the same ``EvalTransform``; batches of 4 in stream order.
+
+- ``ours``: ``StreamLoader`` (map-style dataset, persistent workers, our PyAV reader that seeks,
+  decodes forward and converts only the ``n_frames`` frames it returns; 1 decoder thread per worker).
+- ``upstream``: pytorchvideo ``LabeledVideoDataset`` over one entry per stream sample (as the
+  EgoAdapt continual dataset: the video is re-opened per clip, ``decode_audio=True``), a
+  ``UniformClipSampler`` in window-relative time, ``EncodedVideo`` PyAV decoding of every frame of
+  the window to float, then uniform temporal subsampling.
+
+Each is run at source resolution and, for ours, on the resized copy (the resized-clip cache:
+same content re-encoded at a short side of ``--cache-side`` pixels), with 0 and 2 workers.
+
+    python -m benchmarks.loader [--quick]
+
+Prints a table and writes ``benchmarks/results/loader.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ego_cl.data.synthetic_render import ActionSpec, ClipSpec, UserStyle, encode_clip
+from ego_cl.data.video import ClipReader
+from ego_cl.streams.loader import StreamLoader
+from ego_cl.streams.sampling import UniformClipSampler
+from ego_cl.streams.stream import build_user_stream
+from ego_cl.streams.transform import EvalTransform, uniform_temporal_indices
+from ego_cl.types import ActionAnnotation, Span, StreamSample
+
+CLIP_S = Fraction(32, 15)
+FPS = 30
+RESULTS = Path(__file__).parent / "results" / "loader.json"
+QUICK = {"n_clips": 3, "clip_len_s": 40, "source_size": (640, 360), "cache_size": (284, 160), "repeats": 1}
+QUICK["max_samples"] = 40
+FULL = {"n_clips": 4, "clip_len_s": 60, "source_size": (1280, 720), "cache_size": (568, 320), "repeats": 3}
+FULL["max_samples"] = 80
+
+
+class FileSource:
+    """A minimal ``StreamSource`` over ``<video_dir>/<clip_uid>.mp4`` with ``ClipReader``."""
+
+    def __init__(self, video_dir: Path, annotations: Sequence[ActionAnnotation], *, thread_count: int):
+        self.video_dir = Path(video_dir)
+        self._annotations = tuple(annotations)
+        self.reader = ClipReader(thread_count=thread_count)
+
+    def users(self) -> list[str]:
+        return ["u1"]
+
+    def annotations(self, user_id: str) -> Sequence[ActionAnnotation]:
+        return self._annotations
+
+    def read_clip(self, clip_uid: str, span: Span, n_frames: int) -> torch.Tensor:
+        return torch.from_numpy(self.reader.read(self.video_dir / f"{clip_uid}.mp4", span, n_frames))
+
+
+def _style(rng: np.random.Generator) -> UserStyle:
+    return UserStyle(
+        background_rgb=tuple(int(c) for c in rng.integers(40, 200, 3)),
+        texture=(float(rng.uniform(0, 3)), float(rng.uniform(20, 60)), 0.3),
+        checker_px=int(rng.integers(16, 48)),
+        hue_shift=float(rng.uniform(-0.5, 0.5)),
+        saturation=0.8,
+        drift_px_s=(float(rng.uniform(-20, 20)), float(rng.uniform(-5, 5))),
+        wobble_px=4.0,
+        wobble_hz=0.7,
+        tempo=1.0,
+    )
+
+
+def make_dataset(
+    root: Path, *, n_clips: int, clip_len_s: int, sizes: dict[str, tuple[int, int]], seed: int = 0
+) -> list[ActionAnnotation]:
+    """Write ``n_clips`` synthetic clip videos per size under ``root/<size name>/``; return annotations."""
+    rng = np.random.default_rng(seed)
+    style = _style(rng)
+    annotations: list[ActionAnnotation] = []
+    for c in range(n_clips):
+        actions, t = [], Fraction(int(rng.integers(0, 3)))
+        while t < clip_len_s - 2:
+            length = Fraction(int(rng.integers(30, 240)), 30)
+            end = min(t + length, Fraction(clip_len_s))
+            verb, noun = int(rng.integers(0, 7)), int(rng.integers(0, 8))
+            actions.append(
+                ActionSpec(start_s=t, end_s=end, verb=verb, noun=noun, anchor=(0.5, 0.5), phase=0.0)
+            )
+            # sometimes overlap the next action with this one (exercises the policy)
+            t = end - Fraction(int(rng.integers(0, 30)), 30) if rng.random() < 0.3 else end
+            t += Fraction(int(rng.integers(0, 60)), 30)
+        spec = ClipSpec(clip_uid=f"clip{c}", duration_s=clip_len_s, style=style, actions=tuple(actions))
+        for name, (width, height) in sizes.items():
+            out = root / name
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"clip{c}.mp4").write_bytes(
+                encode_clip(spec, width=width, height=height, fps=FPS, n_nouns=8)
+            )
+        for k, a in enumerate(actions):
+            annotations.append(
+                ActionAnnotation(
+                    clip_uid=f"clip{c}",
+                    video_uid=f"video{c}",
+                    user_id="u1",
+                    origin_video_id="rec0",
+                    clip_parent_start_s=c * clip_len_s,
+                    clip_parent_end_s=(c + 1) * clip_len_s,
+                    action_idx=k,
+                    span=Span(a.start_s, a.end_s),
+                    verb_label=a.verb,
+                    noun_label=a.noun,
+                )
+            )
+    return annotations
+
+
+def _time_ours(video_dir, annotations, samples, transform, n_frames, workers) -> tuple[float, int]:
+    source = FileSource(video_dir, annotations, thread_count=1 if workers else 0)
+    start = time.perf_counter()
+    loader = StreamLoader(source, samples, transform, n_frames=n_frames, workers=workers, cache_bytes=0)
+    n = sum(len(batch) for batch in loader)
+    return time.perf_counter() - start, n
+
+
+class _UpstreamTransform:
+    """pytorchvideo sample dict → our ``EvalTransform`` on the uniformly subsampled frames."""
+
+    def __init__(self, transform: EvalTransform):
+        self.transform = transform
+
+    def __call__(self, sample: dict) -> dict:
+        video = sample["video"]  # float [C, T, H, W], 0..255, every frame of the window
+        video = video[:, uniform_temporal_indices(video.shape[1], self.transform.n_frames)]
+        clip = video.permute(1, 2, 3, 0).round().clamp(0, 255).to(torch.uint8)
+        return {
+            "video": self.transform(clip),
+            "label": torch.tensor([sample["verb_label"], sample["noun_label"]]),
+        }
+
+
+def _upstream_dataset(video_dir: Path, samples: Sequence[StreamSample], transform: EvalTransform):
+    from pytorchvideo.data.clip_sampling import ClipInfo, ClipSampler
+    from pytorchvideo.data.clip_sampling import UniformClipSampler as PtvUniform
+    from pytorchvideo.data.labeled_video_dataset import LabeledVideoDataset
+
+    class EntryClipSampler(ClipSampler):
+        """The EgoAdapt 'enhanced untrimmed' sampler: uniform clips in entry-relative time."""
+
+        def __init__(self, inner):
+            super().__init__(inner._clip_duration)
+            self.inner = inner
+
+        def __call__(self, last_end, video_duration, info):
+            start, end = info["clip_start_sec"], info["clip_end_sec"]
+            got = self.inner(max(last_end - start, 0), end - start, info)
+            return ClipInfo(got[0] + start, got[1] + start, got[2], got[3], got[4])
+
+        def reset(self):
+            self.inner.reset()
+
+    entries = [
+        (
+            str(video_dir / f"{s.clip_uid}.mp4"),
+            {
+                "clip_start_sec": s.span.start_s,
+                "clip_end_sec": s.span.end_s,
+                "verb_label": s.action[0],
+                "noun_label": s.action[1],
+            },
+        )
+        for s in samples
+    ]
+    return LabeledVideoDataset(
+        entries,
+        clip_sampler=EntryClipSampler(PtvUniform(clip_duration=CLIP_S)),
+        video_sampler=torch.utils.data.SequentialSampler,
+        transform=_UpstreamTransform(transform),
+        decode_audio=True,
+        decoder="pyav",
+    )
+
+
+def _time_upstream(video_dir, samples, transform, workers) -> tuple[float, int]:
+    start = time.perf_counter()
+    dataset = _upstream_dataset(video_dir, samples, transform)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=workers)
+    n = sum(int(batch["video"].shape[0]) for batch in loader)
+    return time.perf_counter() - start, n
+
+
+def _summary(times: list[float], n: int) -> dict:
+    rates = [n / t for t in times]
+    return {
+        "n_clips": n,
+        "seconds": {"min": min(times), "median": statistics.median(times), "max": max(times), "raw": times},
+        "clips_per_s": {"min": min(rates), "median": statistics.median(rates), "max": max(rates)},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loader", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small videos and stream, one repeat")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--frames", type=int, default=8, help="frames per clip (StreamConfig.n_frames)")
+    parser.add_argument("--side", type=int, default=64, help="short side after resize (StreamConfig.side_px)")
+    parser.add_argument("--crop", type=int, default=64, help="centre crop (StreamConfig.crop_px)")
+    parser.add_argument("--max-samples", type=int, default=None, help="clips per pass")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in the calling process")
+    args = parser.parse_args(argv)
+
+    setting = QUICK if args.quick else FULL
+    n_clips, clip_len = setting["n_clips"], setting["clip_len_s"]
+    source_size, cache_size = setting["source_size"], setting["cache_size"]
+    repeats, max_samples = setting["repeats"], setting["max_samples"]
+    repeats = args.repeats or repeats
+    max_samples = args.max_samples or max_samples
+    transform = EvalTransform(n_frames=args.frames, side_px=args.side, crop_px=args.crop)
+    # One torch thread in the calling process for both pipelines: on a shared 2-core machine two
+    # OpenMP threads made the per-clip transform ~25x slower (spin-waiting under contention).
+    torch.set_num_threads(args.threads)
+    import pytorchvideo.data.labeled_video_dataset  # noqa: F401  (import cost outside the timings)
+
+    with tempfile.TemporaryDirectory(prefix="ego_cl_bench_loader_") as tmp:
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        annotations = make_dataset(
+            root, n_clips=n_clips, clip_len_s=clip_len, sizes={"source": source_size, "cache": cache_size}
+        )
+        encode_s = time.perf_counter() - t0
+        stream = build_user_stream(
+            annotations,
+            user_id="u1",
+            policy="first_action",
+            sampler=UniformClipSampler(clip_s=CLIP_S),
+            clip_s=CLIP_S,
+            filter_unseen=False,
+            max_samples=max_samples,
+        )
+        samples = stream.samples
+        runs: dict[str, dict] = {}
+        plan = [
+            ("upstream", "source", 0),
+            ("upstream", "source", 2),
+            ("ours", "source", 0),
+            ("ours", "source", 2),
+            ("ours", "cache", 0),
+            ("ours", "cache", 2),
+        ]
+        for pipeline, size, workers in plan:
+            times, n = [], 0
+            for _ in range(repeats):
+                if pipeline == "ours":
+                    seconds, n = _time_ours(
+                        root / size, annotations, samples, transform, args.frames, workers
+                    )
+                else:
+                    seconds, n = _time_upstream(root / size, samples, transform, workers)
+                times.append(seconds)
+            runs[f"{pipeline}/{size}/w{workers}"] = {
+                "pipeline": pipeline,
+                "video": size,
+                "workers": workers,
+                **_summary(times, n),
+            }
+            print(
+                f"  {pipeline:8s} {size:6s} workers={workers}: {n / statistics.median(times):7.2f} clips/s",
+                flush=True,
+            )
+
+    base = {w: runs[f"upstream/source/w{w}"]["clips_per_s"]["median"] for w in (0, 2)}
+    for run in runs.values():
+        run["speedup_vs_upstream_source_same_workers"] = run["clips_per_s"]["median"] / base[run["workers"]]
+
+    print(
+        f"\nloader benchmark ({len(samples)} clips, {args.frames} frames, side {args.side}, crop {args.crop})"
+    )
+    header = ("pipeline", "video", "workers", "clips/s (median)", "min", "max", "x upstream")
+    print("{:10s} {:20s} {:>7s} {:>17s} {:>7s} {:>7s} {:>10s}".format(*header))
+    for run in runs.values():
+        res = source_size if run["video"] == "source" else cache_size
+        video = f"{run['video']} {res[0]}x{res[1]}"
+        rate = run["clips_per_s"]
+        speedup = run["speedup_vs_upstream_source_same_workers"]
+        print(
+            f"{run['pipeline']:10s} {video:20s} {run['workers']:7d} {rate['median']:17.2f} "
+            f"{rate['min']:7.2f} {rate['max']:7.2f} {speedup:10.2f}"
+        )
+
+    result = {
+        "benchmark": "loader",
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": _cpus()},
+        "versions": _versions(),
+        "params": {
+            "quick": args.quick,
+            "repeats": repeats,
+            "n_video_clips": n_clips,
+            "video_clip_len_s": clip_len,
+            "source_size": source_size,
+            "cache_size": cache_size,
+            "fps": FPS,
+            "stream_clips": len(samples),
+            "clip_s": str(CLIP_S),
+            "n_frames": args.frames,
+            "side_px": args.side,
+            "crop_px": args.crop,
+            "batch_size": 4,
+            "torch_threads": args.threads,
+            "encode_s": encode_s,
+        },
+        "runs": runs,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1, default=str))
+    print(f"\nwrote {RESULTS}")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
+
+
+def _versions() -> dict[str, str]:
+    import av
+    import pytorchvideo
+    import torchvision
+
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "av": av.__version__,
+        "pytorchvideo": getattr(pytorchvideo, "__version__", "0.1.5"),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
