@@ -1,0 +1,155 @@
+"""A network under online adaptation: device, trainable part, modes, masking and dropout RNG.
+
+Every network learner holds one :class:`AdaptedNetwork` (composition, not inheritance) and adds
+its own optimiser and update rule.
+
+Modes. ``predict`` runs the network in eval mode (running BN statistics, no dropout). During
+``learn`` the trained parts run in train mode; a frozen backbone stays in eval mode (its BN
+statistics do not drift). With ``upstream_train_mode_predict`` the whole network runs in train
+mode everywhere, as in the original: at prediction BN uses the batch's statistics and dropout is
+active. The original also let that prediction forward update BN running statistics; here
+``predict`` stays free of side effects (it runs on copies of the BN buffers and draws dropout
+from a stream derived from the seed and the batch's first index), and the running statistics
+drift through the train-mode forwards of ``learn`` instead (``FrozenLearner`` does one
+gradient-free train-mode forward per batch to reproduce the original's drift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ego_cl.learners.losses import ActionLosses, action_losses
+from ego_cl.learners.masking import mask_logits
+from ego_cl.learners.optim import Trainable, set_trainable
+from ego_cl.learners.rng import PrivateRng
+from ego_cl.learners.unseen import MaskMode, UnseenClassMask
+from ego_cl.types import Batch, Prediction, Target
+
+__all__ = ["AdaptedNetwork"]
+
+Logits = tuple[torch.Tensor, torch.Tensor]
+
+
+class AdaptedNetwork:
+    """The network of one learner and everything about running it.
+
+    Args:
+        network: A ``VideoNetwork``; moved to ``device`` and adapted in place.
+        trainable: ``all``, ``head`` or ``features`` (see :func:`~ego_cl.learners.optim.set_trainable`).
+        mask_unseen: ``none``, ``pretrain`` or ``pretrain_or_stream``.
+        allowed_verbs: ``BoolTensor[n_verbs]`` of verbs seen in pretraining (``None`` = all).
+        allowed_nouns: ``BoolTensor[n_nouns]`` of nouns seen in pretraining (``None`` = all).
+        device: Where the network runs.
+        seed: Seed of the dropout stream.
+        upstream_train_mode_predict: Train-mode network everywhere, as in the original.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        trainable: Trainable | None,
+        mask_unseen: MaskMode,
+        allowed_verbs: torch.Tensor | None,
+        allowed_nouns: torch.Tensor | None,
+        device: torch.device | str,
+        seed: int,
+        upstream_train_mode_predict: bool,
+    ):
+        self.device = torch.device(device)
+        self.network = network.to(self.device)
+        self.trainable = trainable
+        if trainable is None:
+            self.network.requires_grad_(False)
+        else:
+            set_trainable(self.network, trainable)
+        self.upstream_train_mode_predict = upstream_train_mode_predict
+        self.mask = UnseenClassMask(
+            mode=mask_unseen,
+            allowed_verbs=allowed_verbs,
+            allowed_nouns=allowed_nouns,
+            n_verbs=network.n_verbs,
+            n_nouns=network.n_nouns,
+        )
+        self.rng = PrivateRng(seed=seed, device=self.device)
+
+    # ---- prediction ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def predict(self, batch: Batch) -> Prediction:
+        """Masked logits for ``batch`` (labels never read); no state changes."""
+        clips = batch.clips.to(self.device)
+        if self.upstream_train_mode_predict:
+            verb, noun = self._train_mode_predict(clips, key=int(batch.indices[0]))
+        else:
+            self.network.eval()
+            verb, noun = self.network(clips)
+        allowed_verbs, allowed_nouns = self.mask.for_predict()
+        return Prediction(
+            indices=batch.indices.clone(),
+            verb_logits=mask_logits(verb, allowed_verbs),
+            noun_logits=mask_logits(noun, allowed_nouns),
+        )
+
+    def _train_mode_predict(self, clips: torch.Tensor, *, key: int) -> Logits:
+        self.network.train()
+        buffers = {name: b.clone() for name, b in self.network.named_buffers()}
+        with self.rng.side_stream(key):
+            return torch.func.functional_call(self.network, buffers, (clips,))
+
+    # ---- learning -----------------------------------------------------------------------------
+
+    def set_learn_modes(self) -> None:
+        """Train mode for trained parts; a frozen backbone stays in eval mode (unless upstream)."""
+        self.network.train()
+        if self.trainable == "head" and not self.upstream_train_mode_predict:
+            self.network.backbone.eval()
+
+    def forward(self, clips: torch.Tensor) -> Logits:
+        """Train-time forward of whole clips (grads on, learn modes, private dropout stream)."""
+        self.set_learn_modes()
+        with self.rng.active():
+            return self.network(clips.to(self.device))
+
+    @torch.no_grad()
+    def frozen_features(self, clips: torch.Tensor) -> torch.Tensor:
+        """Pooled features of a frozen backbone in eval mode (deterministic, no grads)."""
+        self.network.backbone.eval()
+        return self.network.features(clips.to(self.device))
+
+    def head_forward(self, features: torch.Tensor) -> Logits:
+        """Train-time forward of the head alone (dropout from the private stream)."""
+        self.network.head.train()
+        with self.rng.active():
+            return self.network.head(features)
+
+    def losses(self, logits: Logits, target: Target) -> ActionLosses:
+        """Per-sample losses of masked logits; the batch's own labels are never masked."""
+        allowed_verbs, allowed_nouns = self.mask.for_loss(target)
+        verb, noun = logits
+        return action_losses(mask_logits(verb, allowed_verbs), mask_logits(noun, allowed_nouns), target)
+
+    def uses_frozen_features(self) -> bool:
+        """Whether learning can reuse one feature pass per batch (frozen, eval-mode backbone)."""
+        return self.trainable == "head" and not self.upstream_train_mode_predict
+
+    # ---- state --------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Network weights and buffers (live tensors, as ``nn.Module.state_dict``), the mask's
+        stream-seen classes, the dropout stream."""
+        return {
+            "network": self.network.state_dict(),
+            "mask": self.mask.state_dict(),
+            "rng": self.rng.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.network.load_state_dict(state["network"])
+        self.mask.load_state_dict(state["mask"])
+        self.rng.load_state_dict(state["rng"])

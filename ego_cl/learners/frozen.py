@@ -1,0 +1,87 @@
+"""The pretrained model, never updated: the per-user baseline for online adaptation gains."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+import torch
+from torch import nn
+
+from ego_cl.learners.adapted import AdaptedNetwork
+from ego_cl.learners.unseen import MaskMode
+from ego_cl.types import Batch, LearnStats, Prediction
+
+__all__ = ["FrozenLearner"]
+
+log = structlog.get_logger(__name__)
+
+
+class FrozenLearner:
+    """Predicts with fixed weights; ``learn`` only records which classes the stream has shown
+    (for ``mask_unseen="pretrain_or_stream"``).
+
+    With ``upstream_train_mode_predict`` (the original ``FixedNetwork``) predictions use BN batch
+    statistics and dropout, and ``learn`` runs one gradient-free train-mode forward so that BN
+    running statistics drift exactly as the original's prediction forward made them drift.
+
+    Args:
+        network: The pretrained ``VideoNetwork`` (moved to ``device``).
+        allowed_verbs: ``BoolTensor[n_verbs]`` of verbs seen in pretraining (``None`` = all).
+        allowed_nouns: ``BoolTensor[n_nouns]`` of nouns seen in pretraining (``None`` = all).
+        mask_unseen: ``none``, ``pretrain`` or ``pretrain_or_stream``.
+        device: Where the network runs.
+        seed: Seed of the dropout stream (used only in upstream mode).
+        upstream_train_mode_predict: Reproduce the original's train-mode prediction.
+    """
+
+    is_hindsight = False
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        allowed_verbs: torch.Tensor | None = None,
+        allowed_nouns: torch.Tensor | None = None,
+        mask_unseen: MaskMode = "pretrain",
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        upstream_train_mode_predict: bool = False,
+    ):
+        self._net = AdaptedNetwork(
+            network,
+            trainable=None,
+            mask_unseen=mask_unseen,
+            allowed_verbs=allowed_verbs,
+            allowed_nouns=allowed_nouns,
+            device=device,
+            seed=seed,
+            upstream_train_mode_predict=upstream_train_mode_predict,
+        )
+        self.n_batches = 0
+
+    def predict(self, batch: Batch) -> Prediction:
+        """Masked logits of the fixed network."""
+        return self._net.predict(batch)
+
+    @torch.no_grad()
+    def learn(self, batch: Batch) -> LearnStats:
+        """No update (BN statistics drift only in upstream mode, see the class docs)."""
+        target = batch.labelled()
+        stats: LearnStats = {}
+        if self._net.upstream_train_mode_predict:
+            logits = self._net.forward(batch.clips)
+            stats["loss"] = float(self._net.losses(logits, target).action.mean())
+        self._net.mask.observe(target)
+        self.n_batches += 1
+        return stats
+
+    def state_dict(self) -> dict[str, Any]:
+        """Network (BN statistics drift in upstream mode), mask, dropout stream, batch count."""
+        return {**self._net.state_dict(), "n_batches": self.n_batches}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._net.load_state_dict(state)
+        self.n_batches = int(state["n_batches"])

@@ -1,0 +1,82 @@
+"""Which parameters train, and the optimiser over them (the original's three parameter groups).
+
+Groups (as in the original ``optimizer.py``): normalisation-layer parameters (no weight
+decay), the other backbone parameters (weight decay), and the verb/noun head (its own learning
+rate). Frozen parts get ``requires_grad=False`` and no group.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["OptimizerKind", "Trainable", "build_optimizer", "set_trainable"]
+
+Trainable = Literal["all", "head", "features"]
+OptimizerKind = Literal["sgd", "adam"]
+
+_NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm)
+
+
+def set_trainable(network: nn.Module, trainable: Trainable) -> None:
+    """Set ``requires_grad``: ``all``, ``head`` (frozen backbone) or ``features`` (frozen head).
+
+    ``network`` needs ``backbone`` and ``head`` submodules (a ``VideoNetwork``).
+    """
+    if trainable not in ("all", "head", "features"):
+        raise ValueError(f"unknown trainable {trainable!r}; choose all, head or features")
+    for p in network.backbone.parameters():
+        p.requires_grad_(trainable in ("all", "features"))
+    for p in network.head.parameters():
+        p.requires_grad_(trainable in ("all", "head"))
+
+
+def _backbone_groups(backbone: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    norm_ids = {
+        id(p) for m in backbone.modules() if isinstance(m, _NORM_LAYERS) for p in m.parameters(recurse=False)
+    }
+    params = [p for p in backbone.parameters() if p.requires_grad]
+    return [p for p in params if id(p) in norm_ids], [p for p in params if id(p) not in norm_ids]
+
+
+def build_optimizer(
+    network: nn.Module,
+    *,
+    optimizer: OptimizerKind = "sgd",
+    lr: float,
+    head_lr: float | None = None,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """The optimiser over the parameters with ``requires_grad`` (call :func:`set_trainable` first).
+
+    Args:
+        network: A ``VideoNetwork`` (``backbone`` + ``head``).
+        optimizer: ``sgd`` or ``adam`` (Adam ignores ``momentum``/``nesterov``).
+        lr: Learning rate of the backbone.
+        head_lr: Learning rate of the head; ``None`` = ``lr``.
+        momentum: SGD momentum (dampening 0).
+        nesterov: Nesterov momentum; ignored when ``momentum`` is 0 (as in the original).
+        weight_decay: L2 weight decay, never applied to normalisation layers.
+
+    Raises:
+        ValueError: Nothing is trainable, or an unknown optimiser.
+    """
+    norm, other = _backbone_groups(network.backbone)
+    head = [p for p in network.head.parameters() if p.requires_grad]
+    groups = [
+        {"params": norm, "lr": lr, "weight_decay": 0.0},
+        {"params": other, "lr": lr, "weight_decay": weight_decay},
+        {"params": head, "lr": lr if head_lr is None else head_lr, "weight_decay": weight_decay},
+    ]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError("no trainable parameters")
+    if optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
+    if optimizer == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    raise ValueError(f"unknown optimizer {optimizer!r}; choose sgd or adam")

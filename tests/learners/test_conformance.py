@@ -1,0 +1,180 @@
+"""The ``Learner`` contract, checked for every learner kind (and the upstream variants).
+
+predict never changes state and never sees labels; inputs are never mutated; state_dict
+round-trips through ``torch.load(weights_only=True)`` into a fresh learner that predicts and
+updates identically; the same seed gives the same results; network learners lower the loss of a
+batch they learn repeatedly. Runs tiny3d on 2 x 16 x 16 clips on CPU.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ego_cl.learners.finetune import FinetuneLearner
+from ego_cl.learners.frozen import FrozenLearner
+from ego_cl.learners.label_window import (
+    BatchedLabelWindowPredictor,
+    HindsightLabelWindowPredictor,
+    LabelWindowPredictor,
+)
+from ego_cl.learners.losses import action_losses
+from ego_cl.learners.replay import ReplayLearner
+from ego_cl.protocols import Learner
+from tests.learners.conftest import N_NOUNS, N_VERBS, assert_same_state, roundtrip, tiny_network
+
+ALLOWED_VERBS = torch.tensor([True, True, True, True, False])  # verb 4: never seen in pretraining
+MASKS = {"allowed_verbs": ALLOWED_VERBS, "allowed_nouns": None}
+
+
+def _frozen(stream, seed, **kw):
+    return FrozenLearner(tiny_network(seed), seed=seed, **MASKS, **kw)
+
+
+def _finetune(stream, seed, **kw):
+    return FinetuneLearner(tiny_network(seed), seed=seed, **MASKS, **{"lr": 0.05, **kw})
+
+
+def _replay(stream, seed, **kw):
+    kw = {"lr": 0.05, "capacity": 6, **kw}
+    return ReplayLearner(tiny_network(seed), fetch=stream.fetch, seed=seed, **MASKS, **kw)
+
+
+FACTORIES = {
+    "frozen": _frozen,
+    "frozen_upstream": lambda s, seed: _frozen(s, seed, upstream_train_mode_predict=True),
+    "finetune": lambda s, seed: _finetune(
+        s, seed, momentum=0.9, nesterov=True, weight_decay=1e-4, k_updates=2
+    ),
+    "finetune_head": lambda s, seed: _finetune(s, seed, trainable="head", head_lr=0.1, k_updates=2),
+    "finetune_features": lambda s, seed: _finetune(s, seed, trainable="features", optimizer="adam", lr=1e-3),
+    "finetune_upstream": lambda s, seed: _finetune(
+        s, seed, upstream_train_mode_predict=True, mask_unseen="pretrain_or_stream"
+    ),
+    "replay": lambda s, seed: _replay(s, seed, k_updates=2),
+    "replay_fifo_upstream": lambda s, seed: _replay(
+        s, seed, memory="fifo", upstream_fifo_lag=True, upstream_half_loss_when_empty=True
+    ),
+    "replay_cbrs": lambda s, seed: _replay(
+        s, seed, memory="class_balanced", upstream_batch_nobs=True, k_updates=2, resample_each_update=False
+    ),
+    "replay_head": lambda s, seed: _replay(s, seed, trainable="head", memory="reservoir", capacity=0),
+    "lwp": lambda s, seed: LabelWindowPredictor(window=6, n_verbs=N_VERBS, n_nouns=N_NOUNS),
+    "lwp_batched": lambda s, seed: BatchedLabelWindowPredictor(n_verbs=N_VERBS, n_nouns=N_NOUNS),
+    "lwp_hindsight": lambda s, seed: HindsightLabelWindowPredictor(
+        stream_labels=s.label_sets, window=4, n_verbs=N_VERBS, n_nouns=N_NOUNS
+    ),
+}
+LABEL_ONLY = {"lwp", "lwp_batched", "lwp_hindsight"}
+NOT_LEARNING = LABEL_ONLY | {"frozen", "frozen_upstream"}
+KINDS = sorted(FACTORIES)
+
+
+def _warm(learner, stream, n=2):
+    for batch in stream.batches(n):
+        learner.predict(batch.without_labels())
+        learner.learn(batch)
+    return learner
+
+
+def _snapshot(learner):
+    return roundtrip(learner.state_dict())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_is_a_learner(kind, stream):
+    assert isinstance(FACTORIES[kind](stream, 0), Learner)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_predict_changes_no_state_and_sees_no_labels(kind, stream):
+    learner = _warm(FACTORIES[kind](stream, 0), stream)
+    before = _snapshot(learner)
+    batch = stream.batch(8).without_labels()  # target None: reading labels raises LabelLeakError
+    first = learner.predict(batch)
+    assert_same_state(before, _snapshot(learner))
+    second = learner.predict(batch)
+    assert torch.equal(first.verb_logits, second.verb_logits)
+    assert torch.equal(first.noun_logits, second.noun_logits)
+    assert first.verb_logits.shape == (4, N_VERBS)
+    assert first.noun_logits.shape == (4, N_NOUNS)
+    assert torch.equal(first.indices, batch.indices)
+
+
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - LABEL_ONLY))
+def test_unseen_verbs_are_masked_at_prediction(kind, stream):
+    learner = _warm(FACTORIES[kind](stream, 0), stream)
+    prediction = learner.predict(stream.batch(8).without_labels())
+    assert (prediction.verb_logits[:, 4] < -1e11).all()
+    assert (prediction.verb_logits[:, :4] > -1e11).all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_inputs_are_not_mutated(kind, stream):
+    learner = _warm(FACTORIES[kind](stream, 0), stream, n=1)
+    batch = stream.batch(4)
+    copies = (batch.indices.clone(), batch.clips.clone(), batch.target.actions.clone())
+    learner.predict(batch.without_labels())
+    learner.learn(batch)
+    learner.learn(batch)
+    assert torch.equal(batch.indices, copies[0])
+    assert torch.equal(batch.clips, copies[1])
+    assert torch.equal(batch.target.actions, copies[2])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_state_roundtrip_gives_identical_predictions_and_next_update(kind, stream):
+    learner = _warm(FACTORIES[kind](stream, 0), stream, n=3)
+    fresh = FACTORIES[kind](stream, 1)  # another seed: everything must come from the state
+    fresh.load_state_dict(_snapshot(learner))
+    batch = stream.batch(12)
+    a, b = learner.predict(batch.without_labels()), fresh.predict(batch.without_labels())
+    assert torch.equal(a.verb_logits, b.verb_logits)
+    assert torch.equal(a.noun_logits, b.noun_logits)
+    assert learner.learn(batch) == fresh.learn(batch)
+    assert_same_state(_snapshot(learner), _snapshot(fresh))
+    c, d = (
+        learner.predict(stream.batch(16).without_labels()),
+        fresh.predict(stream.batch(16).without_labels()),
+    )
+    assert torch.equal(c.verb_logits, d.verb_logits)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_results(kind, stream):
+    runs = [_warm(FACTORIES[kind](stream, 3), stream, n=3) for _ in range(2)]
+    assert_same_state(_snapshot(runs[0]), _snapshot(runs[1]))
+
+
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - NOT_LEARNING))
+def test_learning_a_repeated_batch_lowers_its_loss(kind, stream):
+    learner = _warm(FACTORIES[kind](stream, 0), stream, n=1)
+    batch = stream.batch(4)
+
+    def loss():
+        p = learner.predict(batch.without_labels())
+        return float(action_losses(p.verb_logits, p.noun_logits, batch.target).action.mean())
+
+    before = loss()
+    for _ in range(5):
+        learner.learn(batch)
+    assert loss() < before
+
+
+@pytest.mark.parametrize("kind", ["frozen", "frozen_upstream"])
+def test_frozen_weights_never_change(kind, stream):
+    learner = FACTORIES[kind](stream, 0)
+    weights = {k: v for k, v in _snapshot(learner)["network"].items() if "running" not in k}
+    _warm(learner, stream, n=3)
+    after = _snapshot(learner)["network"]
+    for key, value in weights.items():
+        if "num_batches" not in key:
+            assert torch.equal(value, after[key]), key
+
+
+def test_predict_leaves_the_global_rng_alone(stream):
+    learner = _warm(FACTORIES["finetune_upstream"](stream, 0), stream)
+    state = torch.get_rng_state()
+    learner.predict(stream.batch(8).without_labels())
+    learner.learn(stream.batch(8))
+    assert torch.equal(state, torch.get_rng_state())
