@@ -125,6 +125,15 @@ class RunConfig:
         baseline: Also run (or reuse from cache) the frozen pretrained model on every stream.
         timestamp: Launch time for the run directory name (``None`` = now).
         copy_final_to: Also copy the final summary files to this directory.
+        learn_every: Learn only on every n-th batch (fixed compute budget); the other batches
+            are predicted by the stale model.
+        time_budget_s: Per-batch learning-time budget in seconds (RealtimeOCL-style: learning
+            beyond it skips later updates); ``None`` = off. Not bit-reproducible.
+        paranoid: Also check every step that predict changes no learner state and that learn
+            does not rewrite returned predictions (slow; debugging).
+        tensorboard: Write TensorBoard scalars under ``tb/<user_id>/``.
+        baseline_cache: Directory of cached frozen-baseline results; ``None`` =
+            ``<out_dir>/baseline-cache``.
     """
 
     out_dir: str = "runs"
@@ -135,6 +144,11 @@ class RunConfig:
     baseline: bool = True
     timestamp: str | None = None
     copy_final_to: str | None = None
+    learn_every: int = attrs.field(default=1, validator=attrs.validators.gt(0))
+    time_budget_s: float | None = None
+    paranoid: bool = False
+    tensorboard: bool = True
+    baseline_cache: str | None = None
 
 
 @attrs.frozen(kw_only=True)

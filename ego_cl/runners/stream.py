@@ -1,15 +1,93 @@
-"""``python -m ego_cl.runners.stream``: online per-user adaptation, the main command."""
+"""``python -m ego_cl.runners.stream``: online per-user adaptation, the main command.
+
+Usage::
+
+    python -m ego_cl.runners.stream                          # the embedded synthetic demo
+    python -m ego_cl.runners.stream [--config F] [key=value ...]
+    python -m ego_cl.runners.stream --resume RUN_DIR         # continue an interrupted run
+    python -m ego_cl.runners.stream --print-config [key=value ...]
+
+Every evaluation user of ``data.subset`` is streamed with ``learner`` (and, unless
+``run.baseline=false``, with the frozen pretrained model, cached by checkpoint + stream config)
+in a pool of ``pool.devices x pool.users_per_device`` slots. The run directory gets one result
+directory per user, ``summary.json`` with OAG per user and mean ± SE over users, and the exit
+code is 1 if any user failed (each failure recorded in its ``FAILED.json``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, config_from_args, guarded_main
-from ego_cl.runners.config import StreamRunConfig
+import structlog
 
-__all__ = ["main"]
+from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
+from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
+from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.plan import RunPlan, plan_run, prepare_run_dir, resolve_inputs
+from ego_cl.runners.pool import run_jobs
+from ego_cl.runners.progress import Progress
+from ego_cl.runners.summary import format_table, summarize
+
+__all__ = ["main", "run_plans", "run_stream"]
+
+log = structlog.get_logger(__name__)
+
+
+def run_plans(
+    plans: Sequence[RunPlan], cfg: StreamRunConfig, *, progress: Progress | None = None
+) -> list[dict]:
+    """Run the jobs of several plans in one pool; write and return each plan's summary."""
+    by_key = {job.key: job for plan in plans for job in plan.jobs}  # a shared baseline runs once
+    jobs = list(by_key.values())
+    progress = progress or Progress(total=len(jobs), pretty=False)
+
+    def on_outcome(outcome) -> None:
+        job = by_key[outcome.key].payload
+        if not outcome.ok:
+            from ego_cl.runners.results import UserDir
+
+            UserDir(Path(job.user_dir)).record_failure(
+                {"error": outcome.error, "traceback": outcome.traceback, "exit_code": outcome.exit_code}
+            )
+        progress.finished(outcome, job)
+
+    with progress:
+        outcomes = run_jobs(
+            jobs,
+            _target(),
+            devices=cfg.pool.devices,
+            users_per_device=cfg.pool.users_per_device,
+            processes=cfg.pool.processes,
+            recycle_after=cfg.pool.recycle_after,
+            threads_per_slot=cfg.pool.threads_per_slot,
+            log_file=str(plans[0].run_dir / "log.jsonl"),
+            on_outcome=on_outcome,
+            on_progress=progress.update,
+        )
+    failed = {o.key: o for o in outcomes if not o.ok}
+    return [summarize(plan, failed) for plan in plans]
+
+
+def _target():
+    from ego_cl.runners.job import run_user_job
+
+    return run_user_job
+
+
+def run_stream(
+    cfg: StreamRunConfig, overrides: Sequence[str] = (), *, resume: str | Path | None = None
+) -> dict:
+    """Run (or resume) one stream run; returns its summary (also in ``summary.json``)."""
+    run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
+    configure_logging(log_file=run_dir / "log.jsonl")
+    inputs = resolve_inputs(cfg)
+    plan = plan_run(cfg, inputs, run_dir)
+    log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)
+    (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)))
+    return summary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,9 +103,20 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    config_from_args(StreamRunConfig, args)
-    print("error: the online loop is not implemented yet (issue: the stream runner)", file=sys.stderr)
-    return EXIT_FAILED
+    if args.resume and (args.config or args.overrides):
+        raise ConfigError(["--resume takes the run's own config.yaml; drop --config and overrides"])
+    if not (args.config or args.overrides or args.resume or args.print_config):
+        from ego_cl.runners.demo import run_demo
+
+        return run_demo()
+    cfg = load_config(StreamRunConfig, args.config, args.overrides)
+    if args.print_config:
+        sys.stdout.write(dump_yaml(cfg))
+        return 0
+    configure_logging()
+    summary = run_stream(cfg, args.overrides, resume=args.resume)
+    print(format_table([summary]))
+    return EXIT_FAILED if summary["failed"] else 0
 
 
 if __name__ == "__main__":

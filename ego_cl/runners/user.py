@@ -136,6 +136,7 @@ def stream_user(
     seed: int,
     tb_dir: Path | None = None,
     paranoid: bool = False,
+    report: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume, or skip if ``DONE``) one user's stream and write its results.
 
@@ -163,6 +164,8 @@ def stream_user(
     )
     for record in records:
         step = record.step
+        if report is not None:
+            report(int(record.log["index"][-1]) + 1, parts.n_samples)
         _extend(pending["predictions"], record.log)
         if record.past_log is not None:
             _extend(pending["past"], record.past_log)

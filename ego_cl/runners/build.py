@@ -1,0 +1,201 @@
+"""Config → objects for the stream runner: sampler, stream, loader, network, learner, metrics.
+
+Each ``build_*`` maps one config section to plain keyword arguments of a component; nothing
+here reads argv or writes files. :func:`build_user_parts` assembles one user's
+:class:`~ego_cl.runners.user.UserParts` from a source, the user's annotations and a network.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import attrs
+import torch
+
+from ego_cl.learners.config import FrozenConfig, LearnerConfig, ModelConfig
+from ego_cl.learners.finetune import FinetuneLearner
+from ego_cl.learners.frozen import FrozenLearner
+from ego_cl.learners.replay import ReplayLearner
+from ego_cl.metrics.metric_set import MetricSet
+from ego_cl.metrics.prediction_log import prediction_log_columns
+from ego_cl.protocols import Learner, StreamSource
+from ego_cl.runners.config import StreamRunConfig
+from ego_cl.runners.loop import PastWindow
+from ego_cl.runners.user import UserParts
+from ego_cl.streams.config import StreamConfig
+from ego_cl.streams.loader import StreamLoader
+from ego_cl.streams.sampling import UniformClipSampler
+from ego_cl.streams.stream import UserStream, build_user_stream
+from ego_cl.streams.transform import EvalTransform
+from ego_cl.types import Action, ActionAnnotation, Batch, Prediction
+
+__all__ = [
+    "LEARNER_CLASSES",
+    "allowed_mask",
+    "build_learner",
+    "build_loader",
+    "build_stream",
+    "build_user_parts",
+    "log_columns",
+]
+
+LEARNER_CLASSES: dict[str, Callable[..., Learner]] = {
+    "frozen": FrozenLearner,
+    "finetune": FinetuneLearner,
+    "replay": ReplayLearner,
+}
+"""``learner.kind`` → learner class (configs live in ``ego_cl.learners.config``)."""
+
+
+def build_stream(
+    cfg: StreamConfig,
+    annotations: Sequence[ActionAnnotation],
+    *,
+    user_id: str,
+    pretrain_actions: frozenset[Action],
+) -> UserStream:
+    """One user's ordered stream of clip samples."""
+    return build_user_stream(
+        annotations,
+        user_id=user_id,
+        policy=cfg.overlap,
+        sampler=UniformClipSampler(clip_s=cfg.clip_s, stride_s=cfg.stride_s, short_window=cfg.short_window),
+        clip_s=cfg.clip_s,
+        pretrain_actions=pretrain_actions,
+        filter_unseen=cfg.filter_unseen,
+        shuffle_seed=cfg.shuffle_seed,
+        max_samples=cfg.max_samples,
+    )
+
+
+def build_loader(cfg: StreamConfig, source: StreamSource, stream: UserStream, *, device: str) -> StreamLoader:
+    """The ordered, prefetching loader of a stream (deterministic eval transform)."""
+    return StreamLoader(
+        source,
+        stream.samples,
+        EvalTransform(n_frames=cfg.n_frames, side_px=cfg.side_px, crop_px=cfg.crop_px),
+        n_frames=cfg.n_frames,
+        batch_size=cfg.batch_size,
+        workers=cfg.workers,
+        fetch_workers=cfg.fetch_workers,
+        prefetch_batches=cfg.prefetch_batches,
+        clip_s=cfg.clip_s if cfg.short_window == "pad" else None,
+        cache_bytes=cfg.decode_cache_mb * 2**20,
+        pin_memory=device.startswith("cuda"),
+    )
+
+
+def allowed_mask(labels: frozenset[int], n: int) -> torch.Tensor:
+    """``BoolTensor[n]`` that is True at ``labels``.
+
+    Example:
+        >>> allowed_mask(frozenset({0, 2}), 4).tolist()
+        [True, False, True, False]
+    """
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[sorted(labels)] = True
+    return mask
+
+
+def build_learner(
+    cfg: LearnerConfig,
+    model: ModelConfig,
+    network: torch.nn.Module | None,
+    *,
+    fetch: Callable[[Sequence[int]], Batch],
+    allowed_verbs: torch.Tensor,
+    allowed_nouns: torch.Tensor,
+    device: str,
+    seed: int,
+) -> Learner:
+    """The learner of ``cfg.kind``: its config fields plus the runtime arguments it accepts."""
+    cls = LEARNER_CLASSES[cfg.kind]
+    kwargs = {k: v for k, v in attrs.asdict(cfg, recurse=False).items() if k != "kind"}
+    runtime = {
+        "fetch": fetch,
+        "allowed_verbs": allowed_verbs,
+        "allowed_nouns": allowed_nouns,
+        "mask_unseen": model.mask_unseen,
+        "device": device,
+        "seed": seed,
+        "n_verbs": len(allowed_verbs),
+        "n_nouns": len(allowed_nouns),
+    }
+    accepted = inspect.signature(cls).parameters
+    kwargs.update({k: v for k, v in runtime.items() if k in accepted})
+    return cls(network, **kwargs) if "network" in accepted else cls(**kwargs)
+
+
+def log_columns(prediction: Prediction, batch: Batch, step: int, *, k: int) -> dict[str, list[Any]]:
+    """Prediction-log rows of one step (the metrics package's schema), on CPU."""
+    cpu = Prediction(
+        indices=prediction.indices.cpu(),
+        verb_logits=prediction.verb_logits.detach().cpu(),
+        noun_logits=prediction.noun_logits.detach().cpu(),
+    )
+    return prediction_log_columns(cpu, batch.labelled(), step=step, k=k)
+
+
+def _to_device(batch: Batch, device: str) -> Batch:
+    if device == "cpu":
+        return batch
+    return attrs.evolve(batch, clips=batch.clips.to(device, non_blocking=True))
+
+
+def build_user_parts(
+    cfg: StreamRunConfig,
+    *,
+    user_id: str,
+    annotations: Sequence[ActionAnnotation],
+    source: StreamSource,
+    network: torch.nn.Module,
+    pretrain_actions: frozenset[Action],
+    seen_verbs: frozenset[int],
+    seen_nouns: frozenset[int],
+    device: str = "cpu",
+    learner: LearnerConfig | None = None,
+) -> UserParts:
+    """Everything one user's stream run needs (``learner`` overrides ``cfg.learner``, e.g.
+    :class:`~ego_cl.learners.config.FrozenConfig` for the baseline)."""
+    stream = build_stream(cfg.stream, annotations, user_id=user_id, pretrain_actions=pretrain_actions)
+    loader = build_loader(cfg.stream, source, stream, device=device)
+
+    def fetch(indices: Sequence[int]) -> Batch:
+        return _to_device(loader.fetch(indices), device)
+
+    n_verbs, n_nouns = network.n_verbs, network.n_nouns
+    learner_obj = build_learner(
+        learner or cfg.learner,
+        cfg.model,
+        network,
+        fetch=fetch,
+        allowed_verbs=allowed_mask(seen_verbs, n_verbs),
+        allowed_nouns=allowed_mask(seen_nouns, n_nouns),
+        device=device,
+        seed=cfg.run.seed,
+    )
+    m = cfg.metrics
+    past = (
+        PastWindow(fetch=fetch, window=m.past_window, batch_size=m.past_batch_size) if m.past_eval else None
+    )
+    return UserParts(
+        user_id=user_id,
+        learner=learner_obj,
+        metrics=MetricSet(k=m.top_k),
+        batches=lambda start: (_to_device(b, device) for b in loader.batches(start)),
+        log_columns=partial(log_columns, k=m.top_k),
+        n_samples=len(stream.samples),
+        past=past,
+        learn_every=cfg.run.learn_every,
+        time_budget_s=cfg.run.time_budget_s,
+    )
+
+
+def baseline_learner(cfg: StreamRunConfig) -> FrozenConfig:
+    """The frozen pretrained model, predicting the way the run's learner predicts."""
+    return FrozenConfig(
+        upstream_train_mode_predict=getattr(cfg.learner, "upstream_train_mode_predict", False)
+    )

@@ -1,0 +1,210 @@
+"""From a config to the jobs of a stream run: run directory, resolved inputs, user jobs, baseline cache.
+
+Everything that can be checked before a worker starts is checked here, so bad input gives one
+clear message (exit code 2) instead of one failure per user: a missing ``data.ego4d_root``, a
+split file that does not load or names videos that are not there, an unreadable checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+import structlog
+
+from ego_cl.runners.config import StreamRunConfig, converter, dump_yaml, load_config
+from ego_cl.runners.job import Inputs, UserJob, load_inputs
+from ego_cl.runners.pool import Job
+from ego_cl.runners.results import UserDir, atomic_write_text, run_dir_name, safe_name
+from ego_cl.types import InputError
+
+__all__ = ["RunPlan", "baseline_key", "ego_cl_home", "plan_run", "prepare_run_dir", "resolve_inputs"]
+
+log = structlog.get_logger(__name__)
+
+_RUNTIME_STREAM_KEYS = ("workers", "fetch_workers", "predict_workers", "prefetch_batches", "decode_cache_mb")
+
+
+@attrs.frozen(kw_only=True)
+class RunPlan:
+    """The jobs of one run directory.
+
+    Attributes:
+        run_dir: The run directory.
+        cfg: Its config.
+        jobs: Pool jobs (method users, then baseline users not yet cached).
+        users: Evaluation user ids.
+        baseline_dirs: User id → baseline result directory (``None`` without baseline).
+    """
+
+    run_dir: Path
+    cfg: StreamRunConfig
+    jobs: tuple[Job, ...]
+    users: tuple[str, ...]
+    baseline_dirs: dict[str, Path] | None
+
+
+def ego_cl_home() -> Path:
+    """``$EGO_CL_HOME``, default ``~/.cache/ego_cl``: where the embedded demo caches its data."""
+    return Path(os.environ.get("EGO_CL_HOME") or Path.home() / ".cache" / "ego_cl")
+
+
+def prepare_run_dir(
+    cfg: StreamRunConfig, overrides: Sequence[str], *, resume: str | Path | None = None
+) -> tuple[Path, StreamRunConfig]:
+    """Create the run directory with its ``config.yaml`` (or reopen one to resume)."""
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise InputError(f"--resume {run_dir}: not a run directory (no config.yaml)")
+        return run_dir, load_config(StreamRunConfig, run_dir / "config.yaml")
+    run_dir = Path(cfg.run.out_dir) / cfg.run.experiment / run_dir_name(cfg.run.timestamp, overrides)
+    if (run_dir / "config.yaml").exists():
+        raise InputError(f"{run_dir}: already exists; continue it with --resume {run_dir}")
+    atomic_write_text(run_dir / "config.yaml", dump_yaml(cfg))
+    return run_dir, cfg
+
+
+def resolve_inputs(cfg: StreamRunConfig, *, demo_checkpoint=None) -> Inputs:
+    """Input paths of a run; ``data.ego4d_root=None`` means the embedded synthetic dataset.
+
+    Raises:
+        InputError: The data root or checkpoint does not exist.
+    """
+    data = cfg.data
+    if data.ego4d_root is None:
+        from ego_cl.runners.synth import ensure_default_dataset
+
+        root, split_dir = ensure_default_dataset(ego_cl_home())
+    else:
+        root = Path(data.ego4d_root)
+        if not (root / "ego4d.json").is_file():
+            what = "does not exist" if not root.exists() else "has no ego4d.json"
+            raise InputError(f"data.ego4d_root: {root} {what} (expected an Ego4D download directory)")
+        split_dir = Path(data.split_dir) if data.split_dir else root / "usersplits"
+        if not list(split_dir.glob("ego4d_LTA_*_usersplit_*users.json")):
+            from ego_cl.runners.split import write_user_split
+
+            s = data.split
+            log.info("user_split_missing_building", split_dir=str(split_dir))
+            write_user_split(
+                root, split_dir, criterion=s.criterion, n_eval=s.n_eval, n_train=s.n_train, seed=s.seed
+            )
+    video_dir = Path(data.video_dir) if data.video_dir else Path(root) / "v1" / "clips"
+    checkpoint = cfg.model.checkpoint
+    if checkpoint is None:
+        if demo_checkpoint is None:
+            from ego_cl.runners.demo import demo_checkpoint
+        checkpoint = str(demo_checkpoint(Path(root), Path(split_dir), cfg))
+    if not Path(checkpoint).is_file():
+        raise InputError(f"model.checkpoint: {checkpoint} does not exist")
+    return Inputs(
+        ego4d_root=str(root), split_dir=str(split_dir), video_dir=str(video_dir), checkpoint=checkpoint
+    )
+
+
+def _file_digest(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def baseline_key(cfg: StreamRunConfig, inputs: Inputs, learner) -> str:
+    """Cache key of the frozen baseline: checkpoint bytes, split files, stream/model/metric config.
+
+    Runtime-only settings (decode workers, prefetch, cache size, pool) do not change the key.
+    """
+    stream = {k: v for k, v in converter.unstructure(cfg.stream).items() if k not in _RUNTIME_STREAM_KEYS}
+    splits = sorted(Path(inputs.split_dir).glob("ego4d_LTA_*_usersplit_*users.json"))
+    identity = {
+        "checkpoint": _file_digest(inputs.checkpoint),
+        "splits": {p.name: _file_digest(p) for p in splits},
+        "video_dir": str(Path(inputs.video_dir).resolve()),
+        "subset": cfg.data.subset,
+        "stream": stream,
+        "model": converter.unstructure(cfg.model),
+        "metrics": converter.unstructure(cfg.metrics),
+        "learner": converter.unstructure(learner),
+        "seed": cfg.run.seed,
+    }
+    text = repr(sorted(identity.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_videos(users, video_dir: str) -> None:
+    missing = sorted(
+        {
+            f"{a.clip_uid}.mp4 (user {u})"
+            for u, anns in users.items()
+            for a in anns
+            if not (Path(video_dir) / f"{a.clip_uid}.mp4").is_file()
+        }
+    )
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(
+            f"split does not match the videos in {video_dir}: missing {', '.join(missing[:5])}{more}"
+        )
+
+
+def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
+    """The jobs of ``run_dir``: one per user, plus baseline users not cached yet.
+
+    Raises:
+        InputError: Bad split, missing videos (unless ``data.skip_missing_videos``), bad checkpoint.
+    """
+    from ego_cl.runners.build import baseline_learner
+
+    loaded = load_inputs(cfg, inputs)
+    if not cfg.data.skip_missing_videos:
+        _check_videos(loaded.users, inputs.video_dir)
+    users = tuple(loaded.users)
+    jobs = []
+    for uid in users:
+        payload = UserJob(
+            cfg=cfg,
+            inputs=inputs,
+            user_id=uid,
+            role="users",
+            learner=cfg.learner,
+            user_dir=str(run_dir / "users" / safe_name(uid)),
+            tb_dir=str(run_dir / "tb" / safe_name(uid)) if cfg.run.tensorboard else None,
+        )
+        jobs.append(Job(key=f"users/{uid}@{run_dir.name}", size=len(loaded.users[uid]), payload=payload))
+    baseline_dirs = None
+    if cfg.run.baseline:
+        learner = baseline_learner(cfg)
+        key = baseline_key(cfg, inputs, learner)
+        cache = Path(cfg.run.baseline_cache or Path(cfg.run.out_dir) / "baseline-cache") / key
+        baseline_dirs = {}
+        for uid in users:
+            bdir = cache / safe_name(uid)
+            baseline_dirs[uid] = bdir
+            _link(run_dir / "baseline" / safe_name(uid), bdir)
+            if UserDir(bdir).is_done:
+                continue
+            payload = UserJob(
+                cfg=cfg,
+                inputs=inputs,
+                user_id=uid,
+                role="baseline",
+                learner=learner,
+                user_dir=str(bdir),
+                tb_dir=None,
+            )
+            jobs.append(Job(key=f"baseline/{key}/{uid}", size=len(loaded.users[uid]), payload=payload))
+    return RunPlan(run_dir=run_dir, cfg=cfg, jobs=tuple(jobs), users=users, baseline_dirs=baseline_dirs)
+
+
+def _link(link: Path, target: Path) -> None:
+    """``run_dir/baseline/<uid>`` → the cached baseline directory (a relative symlink)."""
+    if link.is_symlink() or link.exists():
+        return
+    link.parent.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()), target_is_directory=True)

@@ -1,0 +1,102 @@
+"""End-of-run summary: OAG per user against the frozen baseline, mean ± SE over users, table.
+
+Writes ``summary.json`` (per-user final metrics, per-user OAG, aggregates, failed users) and
+``summary.csv`` (one row per user) into the run directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ego_cl.metrics.aggregation import mean_se
+from ego_cl.metrics.gains import user_gains
+from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
+
+__all__ = ["HEADLINE", "format_table", "summarize"]
+
+HEADLINE = tuple(f"oag/{mode}/balanced_top1" for mode in ("action", "verb", "noun"))
+"""The table's columns: OAG of class-balanced top-1 accuracy (%), action / verb / noun."""
+
+
+def _final(udir: UserDir) -> dict[str, float] | None:
+    return udir.read_json("metrics.json") if udir.is_done else None
+
+
+def summarize(plan: Any, failed: Mapping[str, Any]) -> dict[str, Any]:
+    """Read every user's final metrics, compute OAG and write ``summary.json``/``summary.csv``."""
+    run_dir = plan.run_dir
+    method = {u: _final(UserDir(run_dir / "users" / safe_name(u))) for u in plan.users}
+    baseline = {u: _final(UserDir(d)) for u, d in (plan.baseline_dirs or {}).items()}
+    done = {u: m for u, m in method.items() if m is not None}
+    paired = {u: m for u, m in done.items() if baseline.get(u) is not None}
+    gains = user_gains(paired, {u: baseline[u] for u in paired}) if paired else {}
+    names = sorted({n for g in gains.values() for n in g})
+    aggregate = {}
+    for name in names:
+        mean, se = mean_se([gains[u][name] for u in gains])
+        aggregate[name] = {"mean": mean, "se": se, "n_users": len(gains)}
+    summary = {
+        "run_dir": str(run_dir),
+        "learner": plan.cfg.learner.kind,
+        "n_users": len(plan.users),
+        "n_done": len(done),
+        "failed": sorted(k for k in failed if _mine(k, plan)),
+        "oag": aggregate,
+        "users": {
+            u: {"metrics": method[u], "baseline": baseline.get(u), "oag": gains.get(u)} for u in plan.users
+        },
+    }
+    atomic_write_text(
+        run_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True, default=_nan) + "\n"
+    )
+    atomic_write_text(run_dir / "summary.csv", _csv(gains))
+    return summary
+
+
+def _mine(key: str, plan: Any) -> bool:
+    if key.startswith("users/"):
+        return key.endswith(f"@{plan.run_dir.name}")
+    return plan.baseline_dirs is not None and key.startswith("baseline/")
+
+
+def _nan(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def _csv(gains: Mapping[str, Mapping[str, float]]) -> str:
+    names = sorted({n for g in gains.values() for n in g})
+    sink = io.StringIO()
+    writer = csv.writer(sink)
+    writer.writerow(["user_id", *names])
+    for user, values in sorted(gains.items()):
+        writer.writerow([user, *(values.get(n, "") for n in names)])
+    return sink.getvalue()
+
+
+def _cell(stats: Mapping[str, float] | None) -> str:
+    if not stats:
+        return "n/a"
+    se = stats["se"]
+    return f"{stats['mean']:+6.2f} ± {se:4.2f}" if not math.isnan(se) else f"{stats['mean']:+6.2f}"
+
+
+def format_table(summaries: Sequence[Mapping[str, Any]]) -> str:
+    """A plain-text table: one row per method, OAG (balanced top-1, %) mean ± SE over users."""
+    header = f"{'method':<10} {'action OAG':>15} {'verb OAG':>15} {'noun OAG':>15} {'users':>6} {'failed':>6}"
+    lines = [header, "-" * len(header)]
+    for s in summaries:
+        cells = [_cell(s["oag"].get(name)) for name in HEADLINE]
+        counts = f"{s['n_done']:>6} {len(s['failed']):>6}"
+        lines.append(f"{s['learner']:<10} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {counts}")
+    lines.append(
+        "OAG = method minus frozen pretrained model, class-balanced top-1 accuracy (%), mean ± SE over users"
+    )
+    lines += [f"run directory ({s['learner']}): {s['run_dir']}" for s in summaries]
+    for s in summaries:
+        lines += [f"FAILED {key}: see FAILED.json in its user directory" for key in s["failed"]]
+    return "\n".join(lines)
