@@ -1,0 +1,163 @@
+"""Report tables on hand-made run directories, checked against the metrics package."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ego_cl.metrics.aggregation import mean_se
+from ego_cl.metrics.decorrelation import decorrelated_metrics
+from ego_cl.metrics.report_tables import user_report
+from ego_cl.metrics.stream_metrics import stream_metrics
+from ego_cl.runners import report
+from ego_cl.runners.blind import label_window_log
+from ego_cl.runners.report_data import find_run_dirs, load_run, method_label, read_log
+from ego_cl.types import InputError
+from tests.runners.report_fixtures import N_NOUNS, N_VERBS, make_log, make_run, stream_labels, write_user
+
+
+def test_per_user_values_are_the_metrics_functions_over_the_saved_logs(tmp_path):
+    run_dir = make_run(tmp_path, "2025-01-01_00-00-00_defaults")
+    (method,) = report.collect([run_dir], label_window=None)
+    assert sorted(method.per_user) == ["u1", "u2", "u3"]
+    for uid, row in method.per_user.items():
+        mine, base = read_log(run_dir / "users" / uid), read_log(run_dir / "baseline" / uid)
+        online, frozen = stream_metrics(mine), stream_metrics(base)
+        assert row["online/action/balanced_top1"] == online["online/action/balanced_top1"]
+        assert row["baseline/verb/top1"] == frozen["online/verb/top1"]
+        assert row["oag/noun/loss"] == pytest.approx(frozen["online/noun/loss"] - online["online/noun/loss"])
+        dec, dec_base = decorrelated_metrics(mine), decorrelated_metrics(base)
+        expected = (
+            dec["online/verb/balanced_top1_correlated"] - dec_base["online/verb/balanced_top1_correlated"]
+        )
+        assert row["oag/verb/balanced_top1_correlated"] == pytest.approx(expected, nan_ok=True)
+        assert "hag/action/balanced_top1" not in row
+    for name in ("oag/action/balanced_top1", "online/verb/top5", "oag/action/balanced_top1_decorrelated"):
+        mean, se = mean_se([method.per_user[u][name] for u in sorted(method.per_user)])
+        assert method.summary[name].mean == pytest.approx(mean)
+        assert method.summary[name].se == pytest.approx(se)
+        assert method.summary[name].n_users == 3
+
+
+def test_a_better_method_has_a_positive_oag(tmp_path):
+    run_dir = make_run(tmp_path, "r", accuracy=1.0, baseline_accuracy=0.0)
+    (method,) = report.collect([run_dir], label_window=None)
+    assert method.summary["oag/action/balanced_top1"].mean == 100.0
+    assert method.summary["oag/verb/top1"].mean == 100.0
+    assert method.summary["oag/action/loss"].mean > 0
+
+
+def test_written_files_agree_with_the_computed_aggregates(tmp_path):
+    run_dir = make_run(tmp_path, "2025-01-01_00-00-00_learner.lr=0.1")
+    methods = report.collect([run_dir])
+    assert [m.blind for m in methods] == [False, True]
+    out = tmp_path / "out"
+    markdown = report.write_report(methods, out, plots=False)
+    assert (out / "summary.md").read_text() == markdown
+    assert "finetune [learner.lr=0.1]" in markdown
+    assert "label window W=4 (blind)" in markdown
+    tex = (out / "summary.tex").read_text()
+    assert "\\toprule" in tex
+    assert "\\midrule" in tex
+    assert "\\bottomrule" in tex
+    assert "$\\pm$" in tex
+    with (out / "summary.csv").open() as fh:
+        rows = {(r["method"], r["metric"]): r for r in csv.DictReader(fh)}
+    for m in methods:
+        agg = m.summary["oag/action/balanced_top1"]
+        assert float(rows[(m.label, "oag/action/balanced_top1")]["mean"]) == pytest.approx(agg.mean)
+    with (out / "per_user.csv").open() as fh:
+        per_user = list(csv.DictReader(fh))
+    assert {r["user"] for r in per_user} == {"u1", "u2", "u3"}
+
+
+def test_grid_parent_gives_one_table_with_the_best_setting_marked(tmp_path):
+    grid = tmp_path / "grid"
+    make_run(grid, "learner.lr=0.1", accuracy=0.2, learner={"kind": "finetune", "lr": 0.1})
+    make_run(grid, "learner.lr=0.01", accuracy=0.9, learner={"kind": "finetune", "lr": 0.01})
+    methods = report.collect([grid])
+    assert [m.label for m in methods if not m.blind] == [
+        "finetune [learner.lr=0.01]",
+        "finetune [learner.lr=0.1]",
+    ]
+    assert sum(m.blind for m in methods) == 1  # same stream: one blind baseline
+    markdown = report.write_report(methods, tmp_path / "out", plots=False)
+    assert "| **finetune [learner.lr=0.01]** (best) |" in markdown
+    assert (
+        report.default_out_dir([grid / "learner.lr=0.1", grid / "learner.lr=0.01"])
+        == (grid / "report").resolve()
+    )
+
+
+def test_unfinished_users_are_left_out(tmp_path):
+    run_dir = make_run(tmp_path, "r", users=("u1", "u2"))
+    write_user(run_dir / "users" / "u3", make_log(stream_labels(6, 3), accuracy=1.0, seed=9), done=False)
+    run = load_run(run_dir)
+    assert run.users == ("u1", "u2")
+    assert run.unfinished == ("u3",)
+
+
+def test_hindsight_logs_give_hag(tmp_path):
+    run_dir = make_run(tmp_path, "r", users=("u1",))
+    labels = stream_labels(12, seed=0)
+    final = make_log(labels, accuracy=1.0, seed=5)
+    ref = make_log(labels, accuracy=0.5, seed=6)
+    write_user(run_dir / "hindsight" / "u1" / "u1", final)
+    write_user(run_dir / "hindsight" / "_pretrained" / "u1", ref)
+    (method,) = report.collect([run_dir], label_window=None)
+    expected = user_report(
+        read_log(run_dir / "users" / "u1"),
+        read_log(run_dir / "baseline" / "u1"),
+        hindsight=final,
+        hindsight_reference=ref,
+    )
+    assert method.per_user["u1"]["hag/action/balanced_top1"] == expected["hag/action/balanced_top1"]
+    assert method.per_user["u1"]["hindsight/action/balanced_top1"] == 100.0
+
+
+def test_missing_or_empty_paths_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="no such run directory"):
+        find_run_dirs([tmp_path / "nope"])
+    with pytest.raises(InputError, match="not a run directory"):
+        find_run_dirs([tmp_path])
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    run_dir = make_run(tmp_path, "r")
+    from ego_cl.runners.cli import guarded_main
+
+    assert guarded_main(report.main, [str(run_dir), "--no-plots"]) == 0
+    assert "Adaptation gains" in capsys.readouterr().out
+    assert (run_dir / "report" / "summary.tex").is_file()
+    assert guarded_main(report.main, [str(tmp_path / "missing")]) == 2
+
+
+def test_method_label_uses_the_override_slug(tmp_path):
+    assert (
+        method_label(tmp_path / "2025-01-01_00-00-00_a=1", {"learner": {"kind": "replay"}}) == "replay [a=1]"
+    )
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, N_VERBS - 1), st.integers(0, N_NOUNS - 1)), min_size=1, max_size=12),
+    st.integers(1, 5),
+    st.integers(1, 3),
+)
+def test_blind_log_replays_the_label_window_predictor(labels, window, batch_size):
+    table = make_log(labels, accuracy=0.5, seed=0, batch_size=batch_size)
+    replayed = label_window_log(table, window=window, n_verbs=N_VERBS, n_nouns=N_NOUNS)
+    assert replayed.column("index").to_pylist() == list(range(len(labels)))
+    # Oracle: the top-1 verb of batch t is the most frequent verb of the `window` labels before it
+    # (ties to the lower class), uniform (class 0) for the first batch.
+    top_verbs = [row[0] for row in replayed.column("verb_topk").to_pylist()]
+    for start in range(0, len(labels), batch_size):
+        before = labels[max(0, start - window) : start]
+        counts = np.bincount([v for v, _ in before], minlength=N_VERBS) if before else np.ones(N_VERBS)
+        for i in range(start, min(start + batch_size, len(labels))):
+            assert top_verbs[i] == int(np.argmax(counts))
+    assert math.isfinite(stream_metrics(replayed)["online/action/loss"])
