@@ -195,3 +195,49 @@ def test_cache_is_a_byte_bounded_lru(ops, capacity):
                 model[key] = model.pop(key)
         assert cache.keys() == list(model)
         assert cache.n_bytes == sum(model.values()) <= capacity
+
+
+def test_built_stream_through_the_loader_end_to_end():
+    from ego_cl.streams.sampling import UniformClipSampler
+    from ego_cl.streams.stream import build_user_stream
+    from ego_cl.types import ActionAnnotation
+
+    def ann(idx, start, end, clip):
+        return ActionAnnotation(
+            clip_uid=clip,
+            video_uid="v",
+            user_id="u",
+            origin_video_id="r",
+            clip_parent_start_s=int(clip[1:]) * 300,
+            clip_parent_end_s=int(clip[1:]) * 300 + 300,
+            action_idx=idx,
+            span=Span(Fraction(start), Fraction(end)),
+            verb_label=idx,
+            noun_label=0,
+        )
+
+    annotations = [ann(1, 5, 5.5, "c2"), ann(0, 0, 4.5, "c2"), ann(0, 1, 3, "c1")]
+    stream = build_user_stream(
+        annotations,
+        user_id="u",
+        policy="first_action",
+        sampler=UniformClipSampler(clip_s=Fraction(2), short_window="pad"),
+        clip_s=Fraction(2),
+        filter_unseen=False,
+    )
+    assert [(s.clip_uid, s.span.start_s, s.span.end_s) for s in stream.samples] == [
+        ("c1", 1, 3),
+        ("c2", 0, 2),
+        ("c2", 2, 4),
+        ("c2", 5, Fraction(11, 2)),  # pad: kept inside its window
+    ]
+    loader = StreamLoader(FakeSource(), stream.samples, TRANSFORM, n_frames=N_FRAMES, clip_s=Fraction(2))
+    (batch,) = list(loader.batches())
+    assert batch.indices.tolist() == [0, 1, 2, 3]
+    assert batch.target.label_sets() == (((0, 0),), ((0, 0),), ((0, 0),), ((1, 0),))
+    # each frame shows its clip and instant; the padded clip repeats its last in-window frame
+    pixels = (batch.clips[:, :, :, 0, 0] * 255).round().long()  # [B, C, T]
+    clips, units = pixels[:, 0], pixels[:, 1] + 256 * pixels[:, 2]
+    assert clips.tolist() == [[1] * 4, [2] * 4, [2] * 4, [2] * 4]
+    assert units[0].tolist() == [60, 90, 120, 150]  # 1 s, 1.5 s, 2 s, 2.5 s
+    assert units[3].tolist() == [300] * 4  # only the 5 s instant lies inside [5, 5.5)
