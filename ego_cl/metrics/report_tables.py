@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ego_cl.metrics.aggregation import UserAggregate, aggregate
 from ego_cl.metrics.decorrelation import decorrelated_metrics
@@ -27,7 +28,7 @@ from ego_cl.metrics.gains import hindsight_gains, online_gains
 from ego_cl.metrics.stream_metrics import hindsight_metrics, stream_metrics
 from ego_cl.types import UserId
 
-__all__ = ["best_index", "rename_prefix", "summarize_users", "user_report"]
+__all__ = ["best_index", "class_counts_of", "rename_prefix", "summarize_users", "user_report"]
 
 
 def rename_prefix(values: Mapping[str, float], old: str, new: str) -> dict[str, float]:
@@ -118,3 +119,23 @@ def best_index(values: Sequence[float], *, higher_is_better: bool = True) -> int
         if best is None or (value > values[best] if higher_is_better else value < values[best]):
             best = i
     return best
+
+
+def class_counts_of(*tables: pa.Table) -> tuple[int, int]:
+    """``(n_verbs, n_nouns)`` as 1 + the largest verb/noun any log mentions (labels or top-k);
+    a lower bound of the taxonomy size, enough for a label-window replay (it only changes the
+    uniform first prediction).
+
+    Example:
+        >>> t = pa.table({"verb_labels": [[3]], "noun_labels": [[1]], "verb_topk": [[0, 4]],
+        ...               "noun_topk": [[2, 0]]})
+        >>> class_counts_of(t)
+        (5, 3)
+    """
+    counts = {"verb": 1, "noun": 1}
+    for table in tables:
+        for mode, suffix in ((m, s) for m in counts for s in ("labels", "topk")):
+            largest = pc.max(table.column(f"{mode}_{suffix}").combine_chunks().flatten()).as_py()
+            if largest is not None:
+                counts[mode] = max(counts[mode], int(largest) + 1)
+    return counts["verb"], counts["noun"]

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import structlog
 
-from ego_cl.metrics.report_tables import summarize_users, user_report
-from ego_cl.runners.blind import class_counts_of, label_window_log
+from ego_cl.metrics.blind_baseline import label_window_log
+from ego_cl.metrics.counts import stream_label_sets
+from ego_cl.metrics.report_tables import class_counts_of, summarize_users, user_report
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.report_data import (
@@ -62,7 +63,14 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
         )
         if label_window is not None:
             n_verbs, n_nouns = class_counts_of(mine, base)
-            blind_log = label_window_log(base, window=label_window, n_verbs=n_verbs, n_nouns=n_nouns, k=k)
+            blind_log = label_window_log(
+                stream_label_sets(base),
+                window=label_window,
+                n_verbs=n_verbs,
+                n_nouns=n_nouns,
+                batch_size=int(run.config.get("stream", {}).get("batch_size", 4)),
+                k=k,
+            )
             blind[uid] = user_report(blind_log, base, k=k, upstream_elementwise=elementwise)
     out = [MethodResult(label=run.label, run_dir=run.path, per_user=method, summary=summarize_users(method))]
     if blind:

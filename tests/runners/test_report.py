@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import csv
-import math
 
-import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ego_cl.metrics.aggregation import mean_se
+from ego_cl.metrics.blind_baseline import blind_baseline_metrics
 from ego_cl.metrics.decorrelation import decorrelated_metrics
 from ego_cl.metrics.report_tables import user_report
 from ego_cl.metrics.stream_metrics import stream_metrics
 from ego_cl.runners import report
-from ego_cl.runners.blind import label_window_log
 from ego_cl.runners.report_data import find_run_dirs, load_run, method_label, read_log
 from ego_cl.types import InputError
 from tests.runners.report_fixtures import N_NOUNS, N_VERBS, make_log, make_run, stream_labels, write_user
@@ -143,21 +139,14 @@ def test_method_label_uses_the_override_slug(tmp_path):
     )
 
 
-@given(
-    st.lists(st.tuples(st.integers(0, N_VERBS - 1), st.integers(0, N_NOUNS - 1)), min_size=1, max_size=12),
-    st.integers(1, 5),
-    st.integers(1, 3),
-)
-def test_blind_log_replays_the_label_window_predictor(labels, window, batch_size):
-    table = make_log(labels, accuracy=0.5, seed=0, batch_size=batch_size)
-    replayed = label_window_log(table, window=window, n_verbs=N_VERBS, n_nouns=N_NOUNS)
-    assert replayed.column("index").to_pylist() == list(range(len(labels)))
-    # Oracle: the top-1 verb of batch t is the most frequent verb of the `window` labels before it
-    # (ties to the lower class), uniform (class 0) for the first batch.
-    top_verbs = [row[0] for row in replayed.column("verb_topk").to_pylist()]
-    for start in range(0, len(labels), batch_size):
-        before = labels[max(0, start - window) : start]
-        counts = np.bincount([v for v, _ in before], minlength=N_VERBS) if before else np.ones(N_VERBS)
-        for i in range(start, min(start + batch_size, len(labels))):
-            assert top_verbs[i] == int(np.argmax(counts))
-    assert math.isfinite(stream_metrics(replayed)["online/action/loss"])
+def test_blind_row_is_the_metrics_packages_label_window_baseline(tmp_path):
+    run_dir = make_run(tmp_path, "r")
+    methods = report.collect([run_dir], label_window=3)
+    blind = next(m for m in methods if m.blind)
+    for uid, row in blind.per_user.items():
+        base = read_log(run_dir / "baseline" / uid)
+        expected = blind_baseline_metrics(base, window=3, n_verbs=N_VERBS, n_nouns=N_NOUNS, batch_size=4)
+        for mode in ("action", "verb", "noun"):
+            assert row[f"online/{mode}/balanced_top1"] == expected[f"blind/{mode}/balanced_top1"]
+            frozen = stream_metrics(base)[f"online/{mode}/top1"]
+            assert row[f"oag/{mode}/top1"] == pytest.approx(expected[f"blind/{mode}/top1"] - frozen)
