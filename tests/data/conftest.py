@@ -48,3 +48,36 @@ def decode_all(path, size=None):
 def small_video(tmp_path_factory):
     """A 5-s 64x48 video with a keyframe every 12 frames and B-frames."""
     return encode_video(tmp_path_factory.mktemp("video") / "small.mp4")
+
+
+SMALL_SYNTHETIC = dict(
+    seed=3,
+    n_eval_users=3,
+    n_train_users=1,
+    n_pretrain_users=4,
+    eval_user_s=90,
+    pretrain_user_s=70,
+    nan_video_s=10,
+    recordings_per_user=2,
+    clip_s=25,
+    overlap_share=0.3,
+    n_unseen_pairs=2,
+)
+
+
+@pytest.fixture(scope="session")
+def synthetic_config():
+    from ego_cl.data.config import SyntheticConfig
+
+    return SyntheticConfig(**SMALL_SYNTHETIC)
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory, synthetic_config):
+    """A small synthetic Ego4D-format dataset plus its random user split in ``usersplits/``."""
+    from ego_cl.runners.split import write_user_split
+    from ego_cl.runners.synth import generate_dataset
+
+    root = generate_dataset(tmp_path_factory.mktemp("synthetic") / "ego4d", synthetic_config)
+    write_user_split(root, root / "usersplits", criterion="random", n_eval=3, n_train=1, seed=0)
+    return root

@@ -1,0 +1,68 @@
+"""``python -m ego_cl.runners.split`` end to end on the synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import structlog
+
+from ego_cl.data.usersplit import load_user_split
+from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.split import main
+from tests.data.conftest import synthetic_config, synthetic_root  # noqa: F401  (session fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging():
+    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
+    yield
+    structlog.reset_defaults()
+
+
+def test_split_cli_writes_three_files_and_summary(tmp_path, synthetic_root, capsys):  # noqa: F811
+    out = tmp_path / "split"
+    argv = [
+        "--ego4d-root",
+        str(synthetic_root),
+        "--out",
+        str(out),
+        "--criterion",
+        "random",
+        "--n-eval",
+        "3",
+        "--n-train",
+        "1",
+    ]
+    assert guarded_main(main, argv) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "ego4d_LTA_pretrain_incl_nanusers_usersplit_5users.json",
+        "ego4d_LTA_test_usersplit_2users.json",
+        "ego4d_LTA_train_usersplit_1users.json",
+        "split_summary.json",
+    ]
+    summary = json.loads((out / "split_summary.json").read_text())
+    assert [u["subset"] for u in summary["users"]].count("test") == 2
+    pretrain = load_user_split(out / names[0])
+    assert "null" in pretrain.users
+    assert "train:" in capsys.readouterr().out
+
+
+def test_paper_criterion_fails_with_a_hint(tmp_path, synthetic_root, capsys):  # noqa: F811
+    argv = ["--ego4d-root", str(synthetic_root), "--out", str(tmp_path / "s"), "--n-eval", "3"]
+    assert guarded_main(main, argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--criterion random" in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_bad_annotations_exit_2_naming_file_and_field(tmp_path, capsys):
+    (tmp_path / "v1/annotations").mkdir(parents=True)
+    (tmp_path / "ego4d.json").write_text(json.dumps({"videos": []}))
+    (tmp_path / "v1/annotations/fho_lta_train.json").write_text(json.dumps({"clips": [{"clip_uid": "x"}]}))
+    assert guarded_main(main, ["--ego4d-root", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "fho_lta_train.json" in err
+    assert "clips[0] (clip_uid=x): field 'video_uid': missing" in err
