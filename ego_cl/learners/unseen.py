@@ -21,12 +21,18 @@ import torch
 
 from ego_cl.types import Target
 
-__all__ = ["MaskMode", "UnseenClassMask"]
+__all__ = ["MaskMode", "UnseenClassMask", "batch_classes"]
 
 MaskMode = Literal["none", "pretrain", "pretrain_or_stream"]
 
 
-def _batch_classes(target: Target, column: int, n_classes: int) -> torch.Tensor:
+def batch_classes(target: Target, column: int, n_classes: int) -> torch.Tensor:
+    """``BoolTensor[n_classes]``: the verbs (``column=0``) or nouns (``1``) labelled in ``target``.
+
+    Example:
+        >>> batch_classes(Target.from_label_sets([[(0, 2)], [(1, 0), (0, 1)]]), 1, 4).tolist()
+        [True, True, True, False]
+    """
     labels = target.actions[:, :, column]
     present = torch.zeros(n_classes, dtype=torch.bool)
     present[labels[labels >= 0].cpu()] = True
@@ -83,15 +89,15 @@ class UnseenClassMask:
         """The prediction masks plus the classes labelled in ``target``."""
         verbs, nouns = self.for_predict()
         return (
-            None if verbs is None else verbs | _batch_classes(target, 0, self.n_verbs),
-            None if nouns is None else nouns | _batch_classes(target, 1, self.n_nouns),
+            None if verbs is None else verbs | batch_classes(target, 0, self.n_verbs),
+            None if nouns is None else nouns | batch_classes(target, 1, self.n_nouns),
         )
 
     def observe(self, target: Target) -> None:
         """Record the labels of a learned batch as seen in the stream."""
         self._seen = (
-            self._seen[0] | _batch_classes(target, 0, self.n_verbs),
-            self._seen[1] | _batch_classes(target, 1, self.n_nouns),
+            self._seen[0] | batch_classes(target, 0, self.n_verbs),
+            self._seen[1] | batch_classes(target, 1, self.n_nouns),
         )
 
     def state_dict(self) -> dict[str, Any]:

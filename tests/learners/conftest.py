@@ -77,3 +77,13 @@ def assert_same_state(a, b, path="state"):
 @pytest.fixture
 def stream():
     return TinyStream()
+
+
+@pytest.fixture
+def single_thread():
+    """One intra-op thread: tiny convolutions are far faster without OpenMP hand-offs, above all
+    on a shared, oversubscribed CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

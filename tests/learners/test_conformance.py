@@ -11,6 +11,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ego_cl.learners.derpp import DERppLearner
+from ego_cl.learners.er_ace import ERACELearner
+from ego_cl.learners.ewc import EWCLearner
+from ego_cl.learners.feature_replay import FeatureReplayLearner
 from ego_cl.learners.finetune import FinetuneLearner
 from ego_cl.learners.frozen import FrozenLearner
 from ego_cl.learners.label_window import (
@@ -19,9 +23,12 @@ from ego_cl.learners.label_window import (
     LabelWindowPredictor,
 )
 from ego_cl.learners.losses import action_losses
+from ego_cl.learners.lwf import LwFLearner
 from ego_cl.learners.replay import ReplayLearner
 from ego_cl.protocols import Learner
 from tests.learners.conftest import N_NOUNS, N_VERBS, assert_same_state, roundtrip, tiny_network
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 ALLOWED_VERBS = torch.tensor([True, True, True, True, False])  # verb 4: never seen in pretraining
 MASKS = {"allowed_verbs": ALLOWED_VERBS, "allowed_nouns": None}
@@ -59,6 +66,19 @@ FACTORIES = {
         s, seed, memory="class_balanced", upstream_batch_nobs=True, k_updates=2, resample_each_update=False
     ),
     "replay_head": lambda s, seed: _replay(s, seed, trainable="head", memory="reservoir", capacity=0),
+    "ewc": lambda s, seed: EWCLearner(
+        tiny_network(seed), lr=0.05, ewc_lambda=10.0, k_updates=2, seed=seed, **MASKS
+    ),
+    "lwf": lambda s, seed: LwFLearner(tiny_network(seed), lr=0.05, seed=seed, **MASKS),
+    "er_ace": lambda s, seed: ERACELearner(
+        tiny_network(seed), fetch=s.fetch, lr=0.05, capacity=6, seed=seed, **MASKS
+    ),
+    "derpp": lambda s, seed: DERppLearner(
+        tiny_network(seed), fetch=s.fetch, lr=0.05, capacity=6, k_updates=2, seed=seed, **MASKS
+    ),
+    "feature_replay": lambda s, seed: FeatureReplayLearner(
+        tiny_network(seed), memory="class_balanced", capacity=6, k_updates=2, seed=seed, **MASKS
+    ),
     "lwp": lambda s, seed: LabelWindowPredictor(window=6, n_verbs=N_VERBS, n_nouns=N_NOUNS),
     "lwp_batched": lambda s, seed: BatchedLabelWindowPredictor(n_verbs=N_VERBS, n_nouns=N_NOUNS),
     "lwp_hindsight": lambda s, seed: HindsightLabelWindowPredictor(

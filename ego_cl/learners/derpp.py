@@ -1,0 +1,167 @@
+"""DER++: dark experience replay with labels (Buzzega et al., NeurIPS 2020).
+
+When a batch is learned, its raw (unmasked) verb and noun logits from the first training forward
+are stored with its stream indices. Loss = mean CE(new) + ``alpha`` · MSE(current logits, stored
+logits) on one memory draw + ``beta`` · mean CE on a second, independent draw. The three parts
+share one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from ego_cl.learners.adapted import AdaptedNetwork
+from ego_cl.learners.buffer import Fetch, ReplayBuffer
+from ego_cl.learners.memory import MemoryPolicy
+from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
+from ego_cl.learners.payload import IndexedTensors
+from ego_cl.learners.unseen import MaskMode
+from ego_cl.types import Batch, LearnStats, Prediction
+
+__all__ = ["DERppLearner"]
+
+
+class DERppLearner:
+    """Replay of stored logits (MSE, weight ``alpha``) and labels (CE, weight ``beta``).
+
+    Args:
+        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
+        fetch: The runner's ``fetch(indices) -> Batch``.
+        alpha: Weight of the logit-matching term.
+        beta: Weight of the replayed-label term.
+        memory, capacity, replay_batch_size, resample_each_update: As in
+            :class:`~ego_cl.learners.replay.ReplayLearner` (``replay_batch_size`` per draw).
+        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
+        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
+            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+    """
+
+    is_hindsight = False
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        fetch: Fetch,
+        alpha: float = 0.1,
+        beta: float = 0.5,
+        memory: MemoryPolicy = "reservoir",
+        capacity: int = 64,
+        replay_batch_size: int | None = None,
+        resample_each_update: bool = True,
+        lr: float = 0.01,
+        head_lr: float | None = None,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        optimizer: OptimizerKind = "sgd",
+        k_updates: int = 1,
+        trainable: Trainable = "all",
+        allowed_verbs: torch.Tensor | None = None,
+        allowed_nouns: torch.Tensor | None = None,
+        mask_unseen: MaskMode = "pretrain",
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        upstream_train_mode_predict: bool = False,
+    ):
+        if k_updates < 1:
+            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
+        self._net = AdaptedNetwork(
+            network,
+            trainable=trainable,
+            mask_unseen=mask_unseen,
+            allowed_verbs=allowed_verbs,
+            allowed_nouns=allowed_nouns,
+            device=device,
+            seed=seed,
+            upstream_train_mode_predict=upstream_train_mode_predict,
+        )
+        self._optimizer = build_optimizer(
+            self._net.network,
+            optimizer=optimizer,
+            lr=lr,
+            head_lr=head_lr,
+            momentum=momentum,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+        )
+        self._buffer = ReplayBuffer(policy=memory, capacity=capacity, fetch=fetch, seed=seed)
+        self._logits = IndexedTensors()
+        self.alpha, self.beta = alpha, beta
+        self.k_updates, self.replay_batch_size = k_updates, replay_batch_size
+        self.resample_each_update = resample_each_update
+        self.n_batches = 0
+
+    def predict(self, batch: Batch) -> Prediction:
+        """Masked logits of the current network."""
+        return self._net.predict(batch)
+
+    def _draws(self, n: int) -> tuple[Batch | None, Batch | None]:
+        return self._buffer.sample(n), self._buffer.sample(n)
+
+    def learn(self, batch: Batch) -> LearnStats:
+        """K updates on CE(new) + α·MSE(logits) + β·CE(memory); store the new logits."""
+        n_replay = self.replay_batch_size if self.replay_batch_size is not None else len(batch)
+        draws = self._draws(n_replay)
+        stats: LearnStats = {}
+        for k in range(self.k_updates):
+            if k > 0 and self.resample_each_update:
+                draws = self._draws(n_replay)
+            loss, parts, new_logits = self._loss(batch, *draws)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._optimizer.step()
+            if k == 0:
+                stats, stored = {"loss": float(loss.detach()), **parts}, new_logits
+        indices = [int(i) for i in batch.indices.tolist()]
+        self._buffer.add(batch)
+        self._logits.put(indices, logits=stored)
+        self._logits.keep_only(self._buffer.memory.contents())
+        self._net.mask.observe(batch.labelled())
+        self.n_batches += 1
+        return {**stats, "memory_size": float(len(self._buffer))}
+
+    def _loss(
+        self, batch: Batch, for_logits: Batch | None, for_labels: Batch | None
+    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+        parts = [batch] + [b for b in (for_logits, for_labels) if b is not None]
+        clips = torch.cat([b.clips.to(self._net.device) for b in parts])
+        verb, noun = self._net.forward(clips)
+        n = len(batch)
+        new_logits = torch.cat([verb[:n], noun[:n]], dim=1).detach()
+        loss = self._net.losses((verb[:n], noun[:n]), batch.labelled()).action.mean()
+        stats = {"loss_new": float(loss.detach()), "loss_logits": 0.0, "loss_labels": 0.0}
+        start = n
+        if for_logits is not None:
+            end = start + len(for_logits)
+            current = torch.cat([verb[start:end], noun[start:end]], dim=1)
+            stored = self._logits.stack(for_logits.indices.tolist(), "logits").to(current.device)
+            mse = F.mse_loss(current.float(), stored.float())
+            loss, stats["loss_logits"], start = loss + self.alpha * mse, float(mse.detach()), end
+        if for_labels is not None:
+            ce = self._net.losses((verb[start:], noun[start:]), for_labels.labelled()).action.mean()
+            loss, stats["loss_labels"] = loss + self.beta * ce, float(ce.detach())
+        return loss, stats, new_logits
+
+    def state_dict(self) -> dict[str, Any]:
+        """Network, optimiser, memory, stored logits, mask, dropout stream, batch count."""
+        return {
+            **self._net.state_dict(),
+            "optimizer": self._optimizer.state_dict(),
+            "buffer": self._buffer.state_dict(),
+            "logits": self._logits.state_dict(),
+            "n_batches": self.n_batches,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._net.load_state_dict(state)
+        self._optimizer.load_state_dict(state["optimizer"])
+        self._buffer.load_state_dict(state["buffer"])
+        self._logits.load_state_dict(state["logits"])
+        self.n_batches = int(state["n_batches"])

@@ -1,0 +1,147 @@
+"""Online elastic weight consolidation (EWC++ style; Kirkpatrick et al. 2017, Chaudhry et al. 2018).
+
+Loss = mean action loss + ``ewc_lambda/2 · Σ_i F_i (θ_i - θ*_i)²``. Without task boundaries every
+batch is one "task": after learning a batch, the Fisher diagonal ``F`` becomes the moving average
+``fisher_decay · F + (1 - fisher_decay) · g²`` (``g²``: squared loss gradients of that batch's
+updates, the mini-batch empirical Fisher) and the anchor ``θ*`` becomes the current parameters.
+The penalty gradient ``ewc_lambda · F · (θ - θ*)`` is added analytically, so each update needs
+one backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ego_cl.learners.adapted import AdaptedNetwork
+from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
+from ego_cl.learners.unseen import MaskMode
+from ego_cl.types import Batch, LearnStats, Prediction
+
+__all__ = ["EWCLearner"]
+
+
+class EWCLearner:
+    """Fine-tuning with an online EWC penalty towards the parameters after the previous batch.
+
+    Args:
+        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
+        ewc_lambda: Penalty strength.
+        fisher_decay: Weight of the old Fisher in the moving average, in ``[0, 1)``.
+        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
+        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
+            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+    """
+
+    is_hindsight = False
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        ewc_lambda: float = 10.0,
+        fisher_decay: float = 0.9,
+        lr: float = 0.01,
+        head_lr: float | None = None,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        optimizer: OptimizerKind = "sgd",
+        k_updates: int = 1,
+        trainable: Trainable = "all",
+        allowed_verbs: torch.Tensor | None = None,
+        allowed_nouns: torch.Tensor | None = None,
+        mask_unseen: MaskMode = "pretrain",
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        upstream_train_mode_predict: bool = False,
+    ):
+        if k_updates < 1:
+            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
+        if not 0.0 <= fisher_decay < 1.0:
+            raise ValueError(f"fisher_decay must be in [0, 1), got {fisher_decay}")
+        self._net = AdaptedNetwork(
+            network,
+            trainable=trainable,
+            mask_unseen=mask_unseen,
+            allowed_verbs=allowed_verbs,
+            allowed_nouns=allowed_nouns,
+            device=device,
+            seed=seed,
+            upstream_train_mode_predict=upstream_train_mode_predict,
+        )
+        self._optimizer = build_optimizer(
+            self._net.network,
+            optimizer=optimizer,
+            lr=lr,
+            head_lr=head_lr,
+            momentum=momentum,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+        )
+        self._params = {n: p for n, p in self._net.network.named_parameters() if p.requires_grad}
+        self._fisher = {n: torch.zeros_like(p) for n, p in self._params.items()}
+        self._anchor = {n: p.detach().clone() for n, p in self._params.items()}
+        self.ewc_lambda, self.fisher_decay, self.k_updates = ewc_lambda, fisher_decay, k_updates
+        self.n_batches = 0
+
+    def predict(self, batch: Batch) -> Prediction:
+        """Masked logits of the current network."""
+        return self._net.predict(batch)
+
+    def learn(self, batch: Batch) -> LearnStats:
+        """K penalised updates, then refresh the Fisher average and the anchor."""
+        target = batch.labelled()
+        squared = {n: torch.zeros_like(p) for n, p in self._params.items()}
+        stats: LearnStats = {}
+        for k in range(self.k_updates):
+            loss = self._net.losses(self._net.forward(batch.clips), target).action.mean()
+            self._optimizer.zero_grad(set_to_none=False)
+            loss.backward()
+            penalty = self._add_penalty_gradients(squared)
+            self._optimizer.step()
+            if k == 0:
+                stats = {"loss": float(loss.detach()), "ewc_penalty": penalty}
+        with torch.no_grad():
+            for name, p in self._params.items():
+                new = squared[name] / self.k_updates
+                self._fisher[name].mul_(self.fisher_decay).add_(new, alpha=1 - self.fisher_decay)
+                self._anchor[name].copy_(p)
+        self._net.mask.observe(target)
+        self.n_batches += 1
+        return stats
+
+    @torch.no_grad()
+    def _add_penalty_gradients(self, squared: dict[str, torch.Tensor]) -> float:
+        """Accumulate ``g²`` of the loss, add ``λ F (θ - θ*)`` to the gradients; the penalty value."""
+        penalty = 0.0
+        for name, p in self._params.items():
+            grad = p.grad if p.grad is not None else torch.zeros_like(p)
+            squared[name].add_(grad.square())
+            delta = p - self._anchor[name]
+            penalty += float((self._fisher[name] * delta.square()).sum())
+            if p.grad is not None:
+                p.grad.add_(self._fisher[name] * delta, alpha=self.ewc_lambda)
+        return self.ewc_lambda / 2 * penalty
+
+    def state_dict(self) -> dict[str, Any]:
+        """Network, optimiser, Fisher, anchor, mask, dropout stream, batch count."""
+        return {
+            **self._net.state_dict(),
+            "optimizer": self._optimizer.state_dict(),
+            "fisher": dict(self._fisher),
+            "anchor": dict(self._anchor),
+            "n_batches": self.n_batches,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._net.load_state_dict(state)
+        self._optimizer.load_state_dict(state["optimizer"])
+        for name in self._params:
+            self._fisher[name] = state["fisher"][name].clone().to(self._net.device)
+            self._anchor[name] = state["anchor"][name].clone().to(self._net.device)
+        self.n_batches = int(state["n_batches"])
