@@ -1,0 +1,40 @@
+"""``python -m ego_cl.runners.resize``: writes the cache once, skips up-to-date outputs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import structlog
+
+from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.resize import main
+from tests.data.conftest import decode_all, encode_video
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging():
+    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
+    yield
+    structlog.reset_defaults()
+
+
+def test_resize_cli_writes_then_skips(tmp_path, capsys):
+    clips = tmp_path / "v1" / "clips"
+    clips.mkdir(parents=True)
+    for i in range(2):
+        encode_video(clips / f"c{i}.mp4", n_frames=30, width=96, height=64, seed=i)
+    assert guarded_main(main, ["--ego4d-root", str(tmp_path), "--short-side", "32"]) == 0
+    cache = tmp_path / "v1" / "clips_resized_32"
+    assert sorted(p.name for p in cache.iterdir()) == ["c0.mp4", "c1.mp4"]
+    assert decode_all(cache / "c0.mp4")[1].shape == (30, 32, 48, 3)
+    assert "resized 2 clip(s), 0 already up to date" in capsys.readouterr().out
+    os.utime(clips / "c1.mp4")  # c1 changed after its copy was made
+    os.utime(cache / "c0.mp4", (1e10, 1e10))
+    assert guarded_main(main, ["--ego4d-root", str(tmp_path), "--short-side", "32"]) == 0
+    assert "resized 1 clip(s), 1 already up to date" in capsys.readouterr().out
+
+
+def test_missing_video_dir_exits_2(tmp_path, capsys):
+    assert guarded_main(main, ["--ego4d-root", str(tmp_path / "nope")]) == 2
+    assert "no such video directory" in capsys.readouterr().err
