@@ -42,9 +42,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import torch
-from torch.nn import functional
 
 from ego_cl.types import Prediction, Target
 
@@ -84,47 +84,63 @@ class PredictionLogError(ValueError):
     """A prediction or log table does not fit the prediction-log contract."""
 
 
-def _ranked(logits: torch.Tensor, k: int) -> torch.Tensor:
-    """``LongTensor[B, min(k, n)]``: best classes first, ties to the lower index."""
-    order = torch.sort(logits, dim=1, descending=True, stable=True).indices
-    return order[:, : min(k, logits.shape[1])]
+def _ranked(logits: np.ndarray, k: int) -> np.ndarray:
+    """``int64[B, min(k, n)]``: best classes first, ties to the lower index (stable sort)."""
+    return np.argsort(-logits, axis=1, kind="stable")[:, : min(k, logits.shape[1])]
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def _action_ranked(
-    log_p_verb: torch.Tensor, log_p_noun: torch.Tensor, top_verb: torch.Tensor, top_noun: torch.Tensor, k: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+    log_p_verb: np.ndarray, log_p_noun: np.ndarray, top_verb: np.ndarray, top_noun: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The k best (verb, noun) pairs by ``log p_v + log p_n`` among top verbs x top nouns."""
-    score_v = log_p_verb.gather(1, top_verb)  # [B, kv] in verb-rank order
-    score_n = log_p_noun.gather(1, top_noun)  # [B, kn]
-    joint = (score_v[:, :, None] + score_n[:, None, :]).flatten(1)  # (verb rank, noun rank) order
-    best = torch.sort(joint, dim=1, descending=True, stable=True).indices[:, : min(k, joint.shape[1])]
+    score_v = np.take_along_axis(log_p_verb, top_verb, axis=1)  # [B, kv] in verb-rank order
+    score_n = np.take_along_axis(log_p_noun, top_noun, axis=1)  # [B, kn]
+    joint = (score_v[:, :, None] + score_n[:, None, :]).reshape(
+        score_v.shape[0], -1
+    )  # (verb, noun) rank order
+    best = np.argsort(-joint, axis=1, kind="stable")[:, : min(k, joint.shape[1])]
     n_noun = top_noun.shape[1]
-    return top_verb.gather(1, best // n_noun), top_noun.gather(1, best % n_noun)
+    return np.take_along_axis(top_verb, best // n_noun, axis=1), np.take_along_axis(
+        top_noun, best % n_noun, axis=1
+    )
 
 
-def _check_inputs(prediction: Prediction, target: Target, k: int) -> torch.Tensor:
+def _to_numpy(tensor: torch.Tensor, dtype: torch.dtype) -> np.ndarray:
+    return tensor.detach().to("cpu", dtype).numpy()
+
+
+def _check_inputs(prediction: Prediction, target: Target, k: int) -> np.ndarray:
     if k < 1:
         raise PredictionLogError(f"k must be >= 1, got {k}")
-    actions = target.actions.detach().to("cpu", torch.long)
+    actions = _to_numpy(target.actions, torch.long)
     n = len(prediction)
-    if actions.dim() != 3 or actions.shape[0] != n or actions.shape[2] != 2:
+    if actions.ndim != 3 or actions.shape[0] != n or actions.shape[2] != 2:
         raise PredictionLogError(f"target.actions must be [{n}, L, 2], got {tuple(actions.shape)}")
     for name, logits in (("verb", prediction.verb_logits), ("noun", prediction.noun_logits)):
         if logits.dim() != 2 or logits.shape[0] != n:
             raise PredictionLogError(f"{name}_logits must be [{n}, n_{name}s], got {tuple(logits.shape)}")
     valid = actions[:, :, 0] >= 0
-    if n and not bool(valid[:, 0].all()):
+    if n and not valid[:, 0].all():
         raise PredictionLogError("every sample needs a (verb, noun) label in row 0 of target.actions")
     for col, name, logits in ((0, "verb", prediction.verb_logits), (1, "noun", prediction.noun_logits)):
         labels = actions[:, :, col][valid]
-        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
+        if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
             raise PredictionLogError(f"{name} label out of range [0, {logits.shape[1]}): {labels.tolist()}")
     return actions
 
 
-def _mean_ce(log_p: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    nll = -log_p.gather(1, labels.clamp(min=0))
-    return torch.where(valid, nll, torch.zeros_like(nll)).sum(dim=1) / valid.sum(dim=1)
+def _pair_nll(log_p: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``float64[B, L]``: ``-log p[b, labels[b, l]]`` (padding columns read class 0)."""
+    return -np.take_along_axis(log_p, np.maximum(labels, 0), axis=1)
+
+
+def _masked_mean(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    return np.where(valid, values, 0.0).sum(axis=1) / valid.sum(axis=1)
 
 
 def prediction_log_columns(
@@ -155,18 +171,14 @@ def prediction_log_columns(
     """
     actions = _check_inputs(prediction, target, k)
     valid = actions[:, :, 0] >= 0
-    with torch.no_grad():
-        verb_logits = prediction.verb_logits.detach().to("cpu", torch.float64)
-        noun_logits = prediction.noun_logits.detach().to("cpu", torch.float64)
-        log_p_verb = functional.log_softmax(verb_logits, dim=1)
-        log_p_noun = functional.log_softmax(noun_logits, dim=1)
-        verb_loss = _mean_ce(log_p_verb, actions[:, :, 0], valid)
-        noun_loss = _mean_ce(log_p_noun, actions[:, :, 1], valid)
-        pair_loss = -(log_p_verb.gather(1, actions[:, :, 0].clamp(min=0)))
-        pair_loss = pair_loss - log_p_noun.gather(1, actions[:, :, 1].clamp(min=0))
-        action_loss = torch.where(valid, pair_loss, torch.zeros_like(pair_loss)).sum(1) / valid.sum(1)
-        top_verb, top_noun = _ranked(verb_logits, k), _ranked(noun_logits, k)
-        act_verb, act_noun = _action_ranked(log_p_verb, log_p_noun, top_verb, top_noun, k)
+    verb_logits = _to_numpy(prediction.verb_logits, torch.float64)
+    noun_logits = _to_numpy(prediction.noun_logits, torch.float64)
+    log_p_verb, log_p_noun = _log_softmax(verb_logits), _log_softmax(noun_logits)
+    verb_nll, noun_nll = _pair_nll(log_p_verb, actions[:, :, 0]), _pair_nll(log_p_noun, actions[:, :, 1])
+    verb_loss, noun_loss = _masked_mean(verb_nll, valid), _masked_mean(noun_nll, valid)
+    action_loss = _masked_mean(verb_nll + noun_nll, valid)
+    top_verb, top_noun = _ranked(verb_logits, k), _ranked(noun_logits, k)
+    act_verb, act_noun = _action_ranked(log_p_verb, log_p_noun, top_verb, top_noun, k)
     label_rows = [
         [tuple(pair) for pair, ok in zip(row, keep) if ok]
         for row, keep in zip(actions.tolist(), valid.tolist())

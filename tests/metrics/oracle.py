@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-import torch
+import numpy as np
 
 
 def log_softmax(row: list[float]) -> list[float]:
@@ -13,14 +13,19 @@ def log_softmax(row: list[float]) -> list[float]:
     return [x - norm for x in row]
 
 
+def np_log_softmax(row: list[float]) -> list[float]:
+    x = np.asarray(row, np.float64)
+    shifted = x - x.max()
+    return (shifted - np.log(np.exp(shifted).sum())).tolist()
+
+
 def ranked(row: list[float]) -> list[int]:
     return sorted(range(len(row)), key=lambda c: (-row[c], c))
 
 
 def ranked_actions(verb_row: list[float], noun_row: list[float]) -> list[tuple[int, int]]:
-    """All pairs by joint log-probability (torch float64), ties by verb rank, then noun rank."""
-    lv = torch.log_softmax(torch.tensor(verb_row, dtype=torch.float64), 0).tolist()
-    ln = torch.log_softmax(torch.tensor(noun_row, dtype=torch.float64), 0).tolist()
+    """All pairs by joint log-probability (float64, the log's formula), ties by verb rank, then noun rank."""
+    lv, ln = np_log_softmax(verb_row), np_log_softmax(noun_row)
     rv = {c: r for r, c in enumerate(ranked(verb_row))}
     rn = {c: r for r, c in enumerate(ranked(noun_row))}
     pairs = [(v, n) for v in range(len(lv)) for n in range(len(ln))]
