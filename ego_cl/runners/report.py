@@ -72,7 +72,15 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
                 k=k,
             )
             blind[uid] = user_report(blind_log, base, k=k, upstream_elementwise=elementwise)
-    out = [MethodResult(label=run.label, run_dir=run.path, per_user=method, summary=summarize_users(method))]
+    out = [
+        MethodResult(
+            label=run.label,
+            run_dir=run.path,
+            per_user=method,
+            summary=summarize_users(method),
+            config=run.config,
+        )
+    ]
     if blind:
         out.append(
             MethodResult(
@@ -81,6 +89,7 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
                 per_user=blind,
                 summary=summarize_users(blind),
                 blind=True,
+                config=run.config,
             )
         )
     return out
@@ -102,7 +111,7 @@ def collect(paths: Sequence[str | Path], *, label_window: int | None = 4) -> lis
         window = label_window if stream_key not in seen_streams else None
         seen_streams.add(stream_key)
         results.extend(_run_results(run, label_window=window))
-    return results
+    return [r for r in results if not r.blind] + [r for r in results if r.blind]
 
 
 def default_out_dir(run_dirs: Sequence[Path]) -> Path:

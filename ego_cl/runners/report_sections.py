@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -32,6 +33,7 @@ class MethodResult:
         per_user: User -> report values.
         summary: Name -> mean ± SE over users.
         blind: Whether this is the blind label-window baseline (never marked best).
+        config: The run's resolved config (raw dict).
     """
 
     label: str
@@ -39,6 +41,7 @@ class MethodResult:
     per_user: Mapping[str, Mapping[str, float]]
     summary: Mapping[str, UserAggregate]
     blind: bool = False
+    config: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def n_users(self) -> int:
@@ -167,7 +170,8 @@ def report_tables(methods: Sequence[MethodResult]) -> list[Table]:
     ]
     if any(name.startswith("hag/") for m in methods for name in m.summary):
         title = "Hindsight adaptation gain (HAG) per metric, mean ± SE over users"
-        tables.append(detail_table([m for m in methods if not m.blind], "hag", title, signed=True))
+        with_hag = [m for m in methods if any(n.startswith("hag/") for n in m.summary)]
+        tables.append(detail_table(with_hag, "hag", title, signed=True))
     tables.append(decorrelation_table(methods))
     tables += [per_user_table(m) for m in methods if not m.blind]
     return tables

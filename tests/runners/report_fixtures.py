@@ -52,7 +52,7 @@ def stream_labels(n: int, seed: int) -> list[tuple[int, int]]:
     return out
 
 
-def write_user(path: Path, table: pa.Table, *, done: bool = True) -> None:
+def write_user(path: Path, table: pa.Table, *, done: bool = True, prefix: str = "predictions") -> None:
     """Write ``table`` as two Parquet parts (split at the middle step) and ``DONE``."""
     udir = UserDir(path)
     steps = table.column("step").to_numpy()
@@ -60,7 +60,7 @@ def write_user(path: Path, table: pa.Table, *, done: bool = True) -> None:
     for first, end in ((0, middle), (middle, int(steps.max()) + 1 if len(steps) else 0)):
         rows = table.filter(pa.array((steps >= first) & (steps < end)))
         if rows.num_rows:
-            udir.write_part(rows.to_pydict(), first, end)
+            udir.write_part(rows.to_pydict(), first, end, prefix=prefix)
     if done:
         udir.mark_done()
 
@@ -74,6 +74,7 @@ def make_run(
     baseline_accuracy: float = 0.3,
     n_samples: int = 12,
     learner: dict | None = None,
+    past: bool = False,
 ) -> Path:
     """A finished run directory with method and baseline logs for ``users``."""
     run_dir = root / name
@@ -82,6 +83,26 @@ def make_run(
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     for j, uid in enumerate(users):
         labels = stream_labels(n_samples + j, seed=j)
+        if past:
+            past_log = make_past_log(labels, accuracy=accuracy / 2, seed=300 + j)
+            write_user(run_dir / "users" / uid, past_log, done=False, prefix="past")
         write_user(run_dir / "users" / uid, make_log(labels, accuracy=accuracy, seed=100 + j))
         write_user(run_dir / "baseline" / uid, make_log(labels, accuracy=baseline_accuracy, seed=200 + j))
     return run_dir
+
+
+def make_past_log(
+    labels: Sequence[tuple[int, int]], *, batch_size: int = 2, window: int = 4, accuracy: float, seed: int
+) -> pa.Table:
+    """A past-window log: after learning step ``t``, the last ``window`` seen samples scored."""
+    columns: dict[str, list] = {}
+    n_steps = -(-len(labels) // batch_size)
+    for step in range(n_steps - 1):
+        end = (step + 1) * batch_size
+        seen = list(range(max(0, end - window), end))
+        table = make_log([labels[i] for i in seen], accuracy=accuracy, seed=seed + step, batch_size=len(seen))
+        cols = table.to_pydict()
+        cols["step"], cols["index"] = [step] * len(seen), seen
+        for name, values in cols.items():
+            columns.setdefault(name, []).extend(values)
+    return prediction_log_table(columns)

@@ -1,0 +1,121 @@
+"""Report figures that need more than the online logs: transfer matrices (hindsight results),
+forgetting (past-window logs, ``metrics.past_eval=true``) and label histograms (with the
+pretrain-seen classes when the run's split files can be found)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+
+from ego_cl.metrics.counts import stream_label_sets
+from ego_cl.metrics.forgetting import bin_forgetting, reexposure_forgetting
+from ego_cl.metrics.stream_metrics import hindsight_metrics
+from ego_cl.metrics.transfer import TransferMatrix, transfer_matrix
+from ego_cl.runners.report_data import PRETRAINED, read_log
+from ego_cl.runners.report_format import render_csv
+from ego_cl.runners.report_plots import plot_forgetting, plot_label_histograms, plot_transfer
+from ego_cl.runners.report_sections import MethodResult
+from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
+
+__all__ = ["extra_plots", "pretrain_seen", "run_transfer"]
+
+log = structlog.get_logger(__name__)
+
+TRANSFER_METRIC = "hindsight/action/balanced_top1"
+
+
+def run_transfer(
+    run_dir: Path, *, metric: str = TRANSFER_METRIC
+) -> tuple[TransferMatrix, dict[str, float]] | None:
+    """The transfer matrix of a run's finished hindsight pairs and the pretrained model's row
+    (``None`` when no pair of two different users finished)."""
+    root = run_dir / "hindsight"
+    if not root.is_dir():
+        return None
+    pairs: dict[tuple[str, str], dict[str, float]] = {}
+    for model_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for stream_dir in sorted(p for p in model_dir.iterdir() if p.is_dir()):
+            table = read_log(stream_dir)
+            if table is not None:
+                pairs[(model_dir.name, stream_dir.name)] = hindsight_metrics(table)
+    reference = {s: v for (m, s), v in pairs.items() if m == PRETRAINED}
+    users = sorted({u for pair in pairs for u in pair} - {PRETRAINED})
+    for stream in users:
+        if stream not in reference:
+            base = read_log(run_dir / "baseline" / stream)
+            if base is not None:
+                reference[stream] = hindsight_metrics(base)
+    user_pairs = {(m, s): v for (m, s), v in pairs.items() if m != PRETRAINED}
+    if not any(m != s for m, s in user_pairs):
+        return None
+    matrix = transfer_matrix(user_pairs, reference, metric=metric, users=users)
+    return matrix, {s: v[metric] for s, v in reference.items() if metric in v}
+
+
+def _transfer_csv(matrix: TransferMatrix, pretrained: Mapping[str, float]) -> str:
+    rows = [[m, s, matrix.absolute[i, j], matrix.gain[i, j]] for i, m in enumerate(matrix.users)
+            for j, s in enumerate(matrix.users)]  # fmt: skip
+    rows += [[PRETRAINED, s, pretrained.get(s, np.nan), 0.0] for s in matrix.users]
+    return render_csv(["model_user", "stream_user", matrix.metric, "gain"], rows)
+
+
+def _forgetting_bins(method: MethodResult) -> list[Any]:
+    events = []
+    for uid in sorted(method.per_user):
+        udir = UserDir(method.run_dir / "users" / uid)
+        online, past = udir.read_log(), udir.read_log("past")
+        if online is not None and past is not None:
+            events += reexposure_forgetting(online, past, mode="action", metric="top1")
+    return bin_forgetting(events) if events else []
+
+
+def pretrain_seen(config: Mapping[str, Any]) -> dict[str, frozenset] | None:
+    """Pretrain-seen verbs, nouns and actions from the run's split files, if they can be found
+    from ``data.split_dir`` or ``data.ego4d_root`` (``None`` otherwise)."""
+    from ego_cl.data.usersplit import find_split_file, load_user_split, pretrain_action_set, seen_labels
+    from ego_cl.types import InputError
+
+    data = config.get("data", {}) or {}
+    split_dir = data.get("split_dir") or (
+        Path(data["ego4d_root"]) / "usersplits" if data.get("ego4d_root") else None
+    )
+    if split_dir is None:
+        return None
+    try:
+        annotations = load_user_split(find_split_file(split_dir, "pretrain_incl_nanusers")).annotations()
+    except (InputError, OSError) as err:
+        log.warning("report_pretrain_split_unavailable", split_dir=str(split_dir), error=str(err))
+        return None
+    annotations = list(annotations)
+    verbs, nouns = seen_labels(annotations)
+    return {"verb": verbs, "noun": nouns, "action": pretrain_action_set(annotations)}
+
+
+def extra_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
+    """Transfer heatmaps + CSVs, forgetting curves and label histograms, where data exist."""
+    written: list[Path] = []
+    for m in methods:
+        found = run_transfer(m.run_dir)
+        if found is not None:
+            matrix, pretrained = found
+            name = f"transfer_{safe_name(m.label)}"
+            written += plot_transfer(matrix, out_dir / name, pretrained_row=pretrained, title=m.label)
+            atomic_write_text(out_dir / f"{name}.csv", _transfer_csv(matrix, pretrained))
+    bins = {m.label: b for m in methods if (b := _forgetting_bins(m))}
+    if bins:
+        written += plot_forgetting(bins, out_dir / "forgetting", metric="action top-1")
+    if methods:
+        first = methods[0]
+        seen = pretrain_seen(first.config)
+        for uid in sorted(first.per_user):
+            table = read_log(first.run_dir / "baseline" / uid)
+            if table is not None:
+                title = f"Stream labels of user {uid}" + ("" if seen else " (pretrain split not found)")
+                written += plot_label_histograms(
+                    stream_label_sets(table), out_dir / f"labels_{uid}", title=title, seen=seen
+                )
+    return written
