@@ -33,9 +33,10 @@ def test_report_writes_every_figure(tmp_path):
     out = tmp_path / "out"
     report.write_report(methods, out)
     names = {p.name for p in (out / "plots").iterdir()}
-    for stem in ("oag_per_user", "running_accuracy_0", "transfer_0", "forgetting", "labels_u1"):
+    stems = ("oag_per_user", "running_accuracy_finetune", "transfer_finetune", "forgetting", "labels_u1")
+    for stem in stems:
         assert {f"{stem}.png", f"{stem}.pdf"} <= names, stem
-    assert (out / "plots" / "transfer_0.csv").is_file()
+    assert (out / "plots" / "transfer_finetune.csv").is_file()
     markdown = (out / "summary.md").read_text()
     assert "Hindsight adaptation gain (HAG)" in markdown
 
