@@ -162,18 +162,20 @@ class LwpHindsightConfig:
 class EwcConfig:
     """Online EWC (EWC++ style): fine-tuning plus ``ewc_lambda/2 · Σ F (θ - θ*)²``.
 
-    The Fisher diagonal is a moving average of squared loss gradients over recent batches; the
-    anchor ``θ*`` is the parameters after the previous batch.
+    Every ``task_batches`` batches form one "task": then the Fisher diagonal (a moving average of
+    squared loss gradients) is updated and the anchor ``θ*`` becomes the current parameters.
 
     Attributes:
         ewc_lambda: Penalty strength (10, as in the EWC baselines of Chaudhry et al. 2018).
         fisher_decay: Weight of the old Fisher in the moving average (0.9, EWC++).
+        task_batches: Batches per task (16 = 64 clips at batch 4, the original's past window).
         (other attributes as in :class:`FinetuneConfig`)
     """
 
     kind: Literal["ewc"] = "ewc"
     ewc_lambda: float = attrs.field(default=10.0, validator=_nonneg)
     fisher_decay: float = attrs.field(default=0.9, validator=[_nonneg, attrs.validators.lt(1)])
+    task_batches: int = attrs.field(default=16, validator=_positive)
     lr: float = attrs.field(default=0.01, validator=_positive)
     head_lr: float | None = None
     momentum: float = attrs.field(default=0.0, validator=_nonneg)

@@ -1,9 +1,11 @@
 """Online elastic weight consolidation (EWC++ style; Kirkpatrick et al. 2017, Chaudhry et al. 2018).
 
-Loss = mean action loss + ``ewc_lambda/2 · Σ_i F_i (θ_i - θ*_i)²``. Without task boundaries every
-batch is one "task": after learning a batch, the Fisher diagonal ``F`` becomes the moving average
-``fisher_decay · F + (1 - fisher_decay) · g²`` (``g²``: squared loss gradients of that batch's
-updates, the mini-batch empirical Fisher) and the anchor ``θ*`` becomes the current parameters.
+Loss = mean action loss + ``ewc_lambda/2 · Σ_i F_i (θ_i - θ*_i)²``. A user stream has no task
+boundaries, so every ``task_batches`` consecutive batches form one "task". At the end of a task
+the Fisher diagonal ``F`` becomes the moving average ``fisher_decay · F + (1 - fisher_decay) ·
+mean g²`` (``g²``: squared mini-batch loss gradients of the task's updates, the empirical
+Fisher) and the anchor ``θ*`` becomes the current parameters. (With one-batch tasks and one
+update per batch the penalty would vanish at every update: each update starts at its anchor.)
 The penalty gradient ``ewc_lambda · F · (θ - θ*)`` is added analytically, so each update needs
 one backward pass.
 """
@@ -31,6 +33,7 @@ class EWCLearner:
         network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
         ewc_lambda: Penalty strength.
         fisher_decay: Weight of the old Fisher in the moving average, in ``[0, 1)``.
+        task_batches: Batches per consolidation (Fisher update and new anchor).
         lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
         allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
             As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
@@ -44,6 +47,7 @@ class EWCLearner:
         *,
         ewc_lambda: float = 10.0,
         fisher_decay: float = 0.9,
+        task_batches: int = 16,
         lr: float = 0.01,
         head_lr: float | None = None,
         momentum: float = 0.0,
@@ -63,6 +67,8 @@ class EWCLearner:
             raise ValueError(f"k_updates must be >= 1, got {k_updates}")
         if not 0.0 <= fisher_decay < 1.0:
             raise ValueError(f"fisher_decay must be in [0, 1), got {fisher_decay}")
+        if task_batches < 1:
+            raise ValueError(f"task_batches must be >= 1, got {task_batches}")
         self._net = AdaptedNetwork(
             network,
             trainable=trainable,
@@ -85,7 +91,10 @@ class EWCLearner:
         self._params = {n: p for n, p in self._net.network.named_parameters() if p.requires_grad}
         self._fisher = {n: torch.zeros_like(p) for n, p in self._params.items()}
         self._anchor = {n: p.detach().clone() for n, p in self._params.items()}
+        self._squared = {n: torch.zeros_like(p) for n, p in self._params.items()}
+        self._n_squared = 0
         self.ewc_lambda, self.fisher_decay, self.k_updates = ewc_lambda, fisher_decay, k_updates
+        self.task_batches = task_batches
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:
@@ -93,34 +102,40 @@ class EWCLearner:
         return self._net.predict(batch)
 
     def learn(self, batch: Batch) -> LearnStats:
-        """K penalised updates, then refresh the Fisher average and the anchor."""
+        """K penalised updates; at the end of a task, consolidate (Fisher average, anchor)."""
         target = batch.labelled()
-        squared = {n: torch.zeros_like(p) for n, p in self._params.items()}
         stats: LearnStats = {}
         for k in range(self.k_updates):
             loss = self._net.losses(self._net.forward(batch.clips), target).action.mean()
             self._optimizer.zero_grad(set_to_none=False)
             loss.backward()
-            penalty = self._add_penalty_gradients(squared)
+            penalty = self._add_penalty_gradients()
             self._optimizer.step()
             if k == 0:
                 stats = {"loss": float(loss.detach()), "ewc_penalty": penalty}
-        with torch.no_grad():
-            for name, p in self._params.items():
-                new = squared[name] / self.k_updates
-                self._fisher[name].mul_(self.fisher_decay).add_(new, alpha=1 - self.fisher_decay)
-                self._anchor[name].copy_(p)
         self._net.mask.observe(target)
         self.n_batches += 1
+        if self.n_batches % self.task_batches == 0:
+            self._consolidate()
         return stats
 
     @torch.no_grad()
-    def _add_penalty_gradients(self, squared: dict[str, torch.Tensor]) -> float:
+    def _consolidate(self) -> None:
+        for name, p in self._params.items():
+            new = self._squared[name] / max(self._n_squared, 1)
+            self._fisher[name].mul_(self.fisher_decay).add_(new, alpha=1 - self.fisher_decay)
+            self._anchor[name].copy_(p)
+            self._squared[name].zero_()
+        self._n_squared = 0
+
+    @torch.no_grad()
+    def _add_penalty_gradients(self) -> float:
         """Accumulate ``g²`` of the loss, add ``λ F (θ - θ*)`` to the gradients; the penalty value."""
         penalty = 0.0
+        self._n_squared += 1
         for name, p in self._params.items():
-            grad = p.grad if p.grad is not None else torch.zeros_like(p)
-            squared[name].add_(grad.square())
+            if p.grad is not None:
+                self._squared[name].add_(p.grad.square())
             delta = p - self._anchor[name]
             penalty += float((self._fisher[name] * delta.square()).sum())
             if p.grad is not None:
@@ -128,12 +143,14 @@ class EWCLearner:
         return self.ewc_lambda / 2 * penalty
 
     def state_dict(self) -> dict[str, Any]:
-        """Network, optimiser, Fisher, anchor, mask, dropout stream, batch count."""
+        """Network, optimiser, Fisher, anchor, the task's gradient sums, mask, RNG, batch count."""
         return {
             **self._net.state_dict(),
             "optimizer": self._optimizer.state_dict(),
             "fisher": dict(self._fisher),
             "anchor": dict(self._anchor),
+            "squared": dict(self._squared),
+            "n_squared": self._n_squared,
             "n_batches": self.n_batches,
         }
 
@@ -144,4 +161,6 @@ class EWCLearner:
         for name in self._params:
             self._fisher[name] = state["fisher"][name].clone().to(self._net.device)
             self._anchor[name] = state["anchor"][name].clone().to(self._net.device)
+            self._squared[name] = state["squared"][name].clone().to(self._net.device)
+        self._n_squared = int(state["n_squared"])
         self.n_batches = int(state["n_batches"])

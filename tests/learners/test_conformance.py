@@ -67,7 +67,7 @@ FACTORIES = {
     ),
     "replay_head": lambda s, seed: _replay(s, seed, trainable="head", memory="reservoir", capacity=0),
     "ewc": lambda s, seed: EWCLearner(
-        tiny_network(seed), lr=0.05, ewc_lambda=10.0, k_updates=2, seed=seed, **MASKS
+        tiny_network(seed), lr=0.05, ewc_lambda=10.0, task_batches=1, k_updates=2, seed=seed, **MASKS
     ),
     "lwf": lambda s, seed: LwFLearner(tiny_network(seed), lr=0.05, seed=seed, **MASKS),
     "er_ace": lambda s, seed: ERACELearner(

@@ -1,0 +1,122 @@
+"""Replay family: loss weighting and its upstream quirk, what is fetched, ER-ACE's asymmetry,
+DER++'s stored logits, feature replay's frozen backbone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ego_cl.learners.derpp import DERppLearner
+from ego_cl.learners.er_ace import ERACELearner
+from ego_cl.learners.feature_replay import FeatureReplayLearner
+from ego_cl.learners.finetune import FinetuneLearner
+from ego_cl.learners.replay import ReplayLearner
+from ego_cl.types import Batch
+from tests.learners.conftest import BATCH, tiny_network
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+@pytest.mark.parametrize("upstream", [False, True])
+def test_loss_while_memory_is_empty_and_half_half_after(stream, upstream):
+    learner = ReplayLearner(tiny_network(), fetch=stream.fetch, upstream_half_loss_when_empty=upstream)
+    first = learner.learn(stream.batch(0))
+    assert first["n_replayed"] == 0
+    expected = first["loss_new"] / 2 if upstream else first["loss_new"]
+    assert first["loss"] == pytest.approx(expected, rel=1e-6)
+    second = learner.learn(stream.batch(4))
+    assert second["n_replayed"] == BATCH
+    assert second["loss"] == pytest.approx((second["loss_new"] + second["loss_mem"]) / 2, rel=1e-6)
+
+
+def test_fetches_only_stored_past_indices(stream):
+    learner = ReplayLearner(tiny_network(), fetch=stream.fetch, memory="reservoir", capacity=6, k_updates=3)
+    for batch in stream.batches(5):
+        stream.fetched.clear()
+        learner.learn(batch)
+        start = int(batch.indices[0])
+        assert len(stream.fetched) == (3 if start else 0)  # a fresh draw per update
+        for indices in stream.fetched:
+            assert len(indices) == min(BATCH, start, 6)
+            assert len(set(indices)) == len(indices)
+            assert all(i < start for i in indices)
+
+
+def test_reuse_draw_and_replay_batch_size(stream):
+    learner = ReplayLearner(
+        tiny_network(), fetch=stream.fetch, k_updates=3, resample_each_update=False, replay_batch_size=2
+    )
+    learner.learn(stream.batch(0))
+    batch = stream.batch(4)
+    stream.fetched.clear()
+    learner.learn(batch)
+    assert [len(f) for f in stream.fetched] == [2]
+
+
+def test_fifo_lag_replays_one_batch_later(stream):
+    for lag, expected in ((False, {0, 1, 2, 3}), (True, set())):
+        learner = ReplayLearner(
+            tiny_network(), fetch=stream.fetch, memory="fifo", capacity=8, upstream_fifo_lag=lag
+        )
+        learner.learn(stream.batch(0))
+        batch = stream.batch(4)
+        stream.fetched.clear()
+        learner.learn(batch)
+        assert {i for f in stream.fetched for i in f} == expected
+
+
+def test_a_fetch_returning_other_indices_is_an_error(stream):
+    def wrong_fetch(indices):
+        return stream.fetch([i + 1 for i in indices])
+
+    learner = ReplayLearner(tiny_network(), fetch=wrong_fetch)
+    learner.learn(stream.batch(0))
+    with pytest.raises(ValueError, match="fetch returned"):
+        learner.learn(stream.batch(4))
+
+
+def _absent_verbs(batch: Batch) -> list[int]:
+    present = {v for labels in batch.target.label_sets() for v, _ in labels}
+    return [v for v in range(5) if v not in present]
+
+
+def test_er_ace_leaves_absent_classes_alone_on_new_data(stream):
+    batch = stream.batch(0)
+    absent = _absent_verbs(batch)
+    assert absent
+    for learner, moves in (
+        (ERACELearner(tiny_network(), fetch=stream.fetch, lr=0.1), False),
+        (FinetuneLearner(tiny_network(), lr=0.1), True),
+    ):
+        before = learner.state_dict()["network"]["head.verb.bias"].clone()
+        learner.learn(batch)  # empty memory: only the asymmetric new-batch loss
+        after = learner.state_dict()["network"]["head.verb.bias"]
+        assert bool((before[absent] != after[absent]).any()) == moves
+
+
+def test_derpp_stores_logits_of_exactly_the_memory(stream):
+    learner = DERppLearner(tiny_network(), fetch=stream.fetch, capacity=6, alpha=0.3, beta=0.7)
+    for batch in stream.batches(4):
+        stream.fetched.clear()
+        stats = learner.learn(batch)
+    state = learner.state_dict()
+    stored = state["logits"]["indices"]
+    assert sorted(stored) == sorted(state["buffer"]["memory"]["slots"])
+    assert all(r["logits"].shape == (5 + 7,) for r in state["logits"]["rows"])
+    assert len(stream.fetched) == 2  # one draw for the logit term, one for the label term
+    expected = stats["loss_new"] + 0.3 * stats["loss_logits"] + 0.7 * stats["loss_labels"]
+    assert stats["loss"] == pytest.approx(expected, rel=1e-5)
+    assert stats["loss_logits"] > 0
+
+
+def test_feature_replay_trains_only_the_head_and_never_decodes(stream):
+    learner = FeatureReplayLearner(tiny_network(), capacity=0, k_updates=2)
+    before = {k: v.clone() for k, v in learner.state_dict()["network"].items()}
+    for batch in stream.batches(3):
+        stats = learner.learn(batch)
+    after = learner.state_dict()["network"]
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("backbone."))
+    assert not torch.equal(before["head.verb.weight"], after["head.verb.weight"])
+    assert stats["memory_size"] == 3 * BATCH
+    assert stats["loss"] == pytest.approx((stats["loss_new"] + stats["loss_mem"]) / 2, rel=1e-6)
+    assert stream.fetched == [list(range(i, i + BATCH)) for i in (0, 4, 8)]  # only the test's own batches
