@@ -8,9 +8,13 @@ batch they learn repeatedly. Runs tiny3d on 2 x 16 x 16 clips on CPU.
 
 from __future__ import annotations
 
+import inspect
+
+import attrs
 import pytest
 import torch
 
+from ego_cl.learners.config import LEARNER_CONFIGS
 from ego_cl.learners.derpp import DERppLearner
 from ego_cl.learners.er_ace import ERACELearner
 from ego_cl.learners.ewc import EWCLearner
@@ -198,3 +202,45 @@ def test_predict_leaves_the_global_rng_alone(stream):
     learner.predict(stream.batch(8).without_labels())
     learner.learn(stream.batch(8))
     assert torch.equal(state, torch.get_rng_state())
+
+
+LEARNER_CLASSES = {
+    "frozen": FrozenLearner,
+    "finetune": FinetuneLearner,
+    "replay": ReplayLearner,
+    "lwp": LabelWindowPredictor,
+    "lwp_batched": BatchedLabelWindowPredictor,
+    "lwp_hindsight": HindsightLabelWindowPredictor,
+    "ewc": EWCLearner,
+    "lwf": LwFLearner,
+    "er_ace": ERACELearner,
+    "derpp": DERppLearner,
+    "feature_replay": FeatureReplayLearner,
+}
+
+
+def test_every_kind_has_a_config_whose_fields_are_constructor_keywords():
+    assert set(LEARNER_CONFIGS) == set(LEARNER_CLASSES)
+    for kind, config in LEARNER_CONFIGS.items():
+        fields = {f.name for f in attrs.fields(config)} - {"kind"}
+        accepted = set(inspect.signature(LEARNER_CLASSES[kind]).parameters)
+        assert fields <= accepted, (kind, fields - accepted)
+        assert config().kind == kind
+    assert [k for k, c in LEARNER_CLASSES.items() if c.is_hindsight] == ["lwp_hindsight"]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("kind", ["finetune", "finetune_upstream", "derpp"])
+def test_cuda_state_roundtrip(kind, stream):
+    def on_cuda(seed):
+        common = {"device": "cuda", "seed": seed, **MASKS}
+        if kind == "derpp":
+            return DERppLearner(tiny_network(seed), fetch=stream.fetch, capacity=6, **common)
+        return FinetuneLearner(tiny_network(seed), upstream_train_mode_predict=kind != "finetune", **common)
+
+    learner = _warm(on_cuda(0), stream)
+    fresh = on_cuda(1)
+    fresh.load_state_dict(_snapshot(learner))
+    batch = stream.batch(12)
+    assert learner.learn(batch) == fresh.learn(batch)
+    assert torch.equal(learner.predict(batch).verb_logits, fresh.predict(batch).verb_logits)
