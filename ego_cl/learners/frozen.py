@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
 import torch
 from torch import nn
 
@@ -14,8 +13,6 @@ from ego_cl.learners.unseen import MaskMode
 from ego_cl.types import Batch, LearnStats, Prediction
 
 __all__ = ["FrozenLearner"]
-
-log = structlog.get_logger(__name__)
 
 
 class FrozenLearner:
