@@ -38,21 +38,11 @@ DEMO_METHODS = (("learner.kind=finetune", FinetuneConfig()), ("learner.kind=repl
 
 def demo_checkpoint(root: Path, split_dir: Path, cfg: StreamRunConfig) -> Path:
     """The demo's pretrained ``tiny3d`` (pretrained once on the synthetic data, then cached)."""
-    from ego_cl.runners.pretrain import pretrain, run_dir_of
-    from ego_cl.runners.pretrain_config import PretrainConfig, PretrainRunConfig
-    from ego_cl.runners.pretrain_loop import resolve_data
+    from ego_cl.runners.pretrain_config import PretrainConfig
+    from ego_cl.runners.pretrain_inputs import ensure_pretrained
 
-    pcfg = PretrainConfig(
-        data=DataConfig(ego4d_root=str(root), split_dir=str(split_dir)),
-        run=PretrainRunConfig(
-            out_dir=str(ego_cl_home() / "pretrained"), name=f"tiny3d-{root.name}", device="cpu"
-        ),
-    )
-    best = run_dir_of(pcfg) / "best.pt"
-    if not (run_dir_of(pcfg) / "summary.json").is_file() or not best.is_file():
-        log.info("demo_pretraining_started", run_dir=str(run_dir_of(pcfg)))
-        pretrain(pcfg, resolve_data(pcfg.data))
-    return best
+    pcfg = PretrainConfig(data=DataConfig(ego4d_root=str(root), split_dir=str(split_dir)))
+    return ensure_pretrained(pcfg, home=ego_cl_home())
 
 
 def run_demo(base: StreamRunConfig = DEMO_CONFIG) -> int:

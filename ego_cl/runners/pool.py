@@ -123,7 +123,13 @@ def run_jobs(
     if processes is not None:
         devs = devs[: max(processes, 0)]
     if not devs:
-        return _run_inline(ordered, target, devices[0], on_outcome, on_progress)
+        previous = torch.get_num_threads()
+        if threads_per_slot:  # the same thread count as a worker: bit-identical float reductions
+            torch.set_num_threads(threads_per_slot)
+        try:
+            return _run_inline(ordered, target, devices[0], on_outcome, on_progress)
+        finally:
+            torch.set_num_threads(previous)
     threads = threads_per_slot or max(1, (os.cpu_count() or 1) // len(devs))
     pool = _Pool(target, devs, threads, recycle_after, log_file)
     return pool.run(ordered, on_outcome or (lambda o: None), on_progress or (lambda *a: None))

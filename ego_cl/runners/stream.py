@@ -37,9 +37,13 @@ log = structlog.get_logger(__name__)
 
 
 def run_plans(
-    plans: Sequence[RunPlan], cfg: StreamRunConfig, *, progress: Progress | None = None
+    plans: Sequence[RunPlan], cfg: StreamRunConfig, *, progress: Progress | None = None, target=None
 ) -> list[dict]:
-    """Run the jobs of several plans in one pool; write and return each plan's summary."""
+    """Run the jobs of several plans in one pool; write and return each plan's summary.
+
+    ``target`` replaces :func:`ego_cl.runners.job.run_user_job` (a module-level function with
+    the same signature, e.g. one that wraps it).
+    """
     by_key = {job.key: job for plan in plans for job in plan.jobs}  # a shared baseline runs once
     jobs = list(by_key.values())
     progress = progress or Progress(total=len(jobs), pretty=False)
@@ -57,7 +61,7 @@ def run_plans(
     with progress:
         outcomes = run_jobs(
             jobs,
-            _target(),
+            target or _target(),
             devices=cfg.pool.devices,
             users_per_device=cfg.pool.users_per_device,
             processes=cfg.pool.processes,
@@ -78,15 +82,22 @@ def _target():
 
 
 def run_stream(
-    cfg: StreamRunConfig, overrides: Sequence[str] = (), *, resume: str | Path | None = None
+    cfg: StreamRunConfig, overrides: Sequence[str] = (), *, resume: str | Path | None = None, target=None
 ) -> dict:
-    """Run (or resume) one stream run; returns its summary (also in ``summary.json``)."""
+    """Run (or resume) one stream run; returns its summary (also in ``summary.json``).
+
+    Example (embedding; the frozen baseline is run or reused automatically)::
+
+        cfg = load_config(StreamRunConfig, overrides=["data.ego4d_root=/data/ego4d", "learner.kind=replay"])
+        summary = run_stream(cfg)
+        summary["oag"]["oag/action/balanced_top1"]  # {"mean": ..., "se": ..., "n_users": ...}
+    """
     run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
     configure_logging(log_file=run_dir / "log.jsonl")
     inputs = resolve_inputs(cfg)
     plan = plan_run(cfg, inputs, run_dir)
     log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)
-    (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)))
+    (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)), target=target)
     return summary
 
 

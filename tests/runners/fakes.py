@@ -227,3 +227,19 @@ def fake_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, 
     )
     report(parts.n_samples, parts.n_samples)
     return {**summary, "pid": os.getpid(), "threads": torch.get_num_threads()}
+
+
+def killing_target(job: Any, device: str, report: Any) -> dict[str, Any]:
+    """The real user job, except that the user named by ``$EGO_CL_TEST_KILL_USER`` SIGKILLs its
+    own worker process once it has streamed ``$EGO_CL_TEST_KILL_AFTER`` samples."""
+    from ego_cl.runners.job import run_user_job
+
+    victim = os.environ.get("EGO_CL_TEST_KILL_USER")
+    after = int(os.environ.get("EGO_CL_TEST_KILL_AFTER", "0"))
+
+    def watched(done: int, total: int) -> None:
+        if job.user_id == victim and job.role == "users" and done >= after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        report(done, total)
+
+    return run_user_job(job, device, watched)
