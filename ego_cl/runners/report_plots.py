@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import structlog
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ego_cl.metrics.forgetting import ForgettingBin
 from ego_cl.metrics.stream_metrics import metric_curves
@@ -181,10 +183,18 @@ def plot_label_histograms(
         ax.bar(range(len(classes)), counts, color=colors, width=0.9)
         if known is not None:
             n_seen = sum(1 for c in classes if c in known)
-            ax.bar([], [], color="C0", label=f"seen in pretraining ({n_seen})")
-            ax.bar([], [], color="C3", label=f"unseen in pretraining ({len(classes) - n_seen})")
-            ax.legend(fontsize=7)
-        ax.set_xlabel(f"{mode} class, ranked by frequency ({len(classes)} distinct)")
+            handles = [
+                Patch(color="C0", label=f"seen in pretraining ({n_seen})"),
+                Patch(color="C3", label=f"unseen in pretraining ({len(classes) - n_seen})"),
+            ]
+            ax.legend(handles=handles, fontsize=7)
+        if len(classes) <= 15:
+            ticks = [f"{c[0]},{c[1]}" if isinstance(c, tuple) else str(c) for c in classes]
+            ax.set_xticks(range(len(classes)), ticks, rotation=45 if mode == "action" else 0, fontsize=7)
+            ax.set_xlabel(f"{mode} class (label id), by frequency")
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel(f"{mode} class, ranked by frequency ({len(classes)} distinct)")
         ax.set_ylabel("samples (clips)")
         ax.set_title(f"{mode}")
     fig.suptitle(title)
