@@ -6,12 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import structlog
 
 from ego_cl.runners import hindsight, report
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.report_data import PRETRAINED, read_log
 from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging():
+    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")

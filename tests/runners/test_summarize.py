@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import structlog
 
 from ego_cl.runners import summarize
 from ego_cl.runners.build import build_stream
@@ -13,6 +14,13 @@ from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.job import load_inputs
 from ego_cl.runners.plan import resolve_inputs
 from tests.runners.tiny_run import make_tiny, tiny_config, tiny_overrides
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging():
+    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")
