@@ -1,0 +1,176 @@
+"""Grid search: ``python -m ego_cl.runners.stream [overrides] --grid a.b=1,2 c.d=x,y``.
+
+One stream run per combination of the grid values, all in one pool (a frozen baseline shared by
+the combinations runs once). The runs live under one grid directory::
+
+    <run.out_dir>/<run.experiment>/<timestamp>_<slug of overrides + grid>/
+        GRID_learner.lr=0.01,learner.momentum=0/     a normal run directory
+        GRID_learner.lr=0.01,learner.momentum=0.9/
+        ...
+
+Each combination directory is named from its sorted overrides (filesystem-safe, like the
+original's ``GRID_...`` names). Resumable: ``--resume GRID_DIR --grid ...`` (or the same
+``run.timestamp``) continues every unfinished combination. ``python -m ego_cl.runners.report
+GRID_DIR`` makes one comparison table with the best setting marked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+
+from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
+from ego_cl.runners.results import atomic_write_text, override_slug, run_dir_name, safe_name
+
+__all__ = ["grid_combinations", "grid_dir_name", "grid_parent", "parse_grid", "prepare_grid", "run_grid"]
+
+log = structlog.get_logger(__name__)
+
+MAX_NAME = 120
+
+
+def _split_values(text: str) -> list[str]:
+    """Split ``a,b,[c,d]`` at top-level commas (brackets and braces keep their commas).
+
+    Example:
+        >>> _split_values("0.1,[cpu,cuda:0],{a: 1, b: 2}")
+        ['0.1', '[cpu,cuda:0]', '{a: 1, b: 2}']
+    """
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts]
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
+    """``["a.b=1,2", "c=x"]`` -> ``{"a.b": ["1", "2"], "c": ["x"]}`` (values kept as text).
+
+    Raises:
+        ConfigError: An item without ``=``, an empty value, a repeated key or value.
+
+    Example:
+        >>> parse_grid(["learner.lr=0.1,0.01", "learner.momentum=0,0.9"])
+        {'learner.lr': ['0.1', '0.01'], 'learner.momentum': ['0', '0.9']}
+    """
+    grid: dict[str, list[str]] = {}
+    problems = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        values = _split_values(text) if sep else []
+        if not sep or not key or any(not v for v in values):
+            problems.append(f"--grid {item!r}: expected dotted.key=value1,value2,...")
+        elif key in grid:
+            problems.append(f"--grid {key}: given twice")
+        elif len(set(values)) != len(values):
+            problems.append(f"--grid {key}: repeated value in {values}")
+        else:
+            grid[key] = values
+    if problems:
+        raise ConfigError(problems)
+    return grid
+
+
+def grid_combinations(grid: dict[str, list[str]]) -> list[list[str]]:
+    """Every combination as sorted ``key=value`` overrides (keys sorted, values in given order).
+
+    Example:
+        >>> grid_combinations({"b": ["1", "2"], "a": ["x"]})
+        [['a=x', 'b=1'], ['a=x', 'b=2']]
+    """
+    keys = sorted(grid)
+    return [
+        [f"{k}={v}" for k, v in zip(keys, values)] for values in itertools.product(*(grid[k] for k in keys))
+    ]
+
+
+def grid_dir_name(overrides: Sequence[str]) -> str:
+    """Directory of one combination: ``GRID_`` + its sorted overrides, filesystem-safe; long
+    names are cut and end in a hash of the full name, so names stay unique.
+
+    Example:
+        >>> grid_dir_name(["learner.momentum=0.9", "learner.lr=0.1"])
+        'GRID_learner.lr=0.1,learner.momentum=0.9'
+        >>> grid_dir_name(["stream.overlap=first action"])
+        'GRID_stream.overlap=first_action'
+    """
+    name = "GRID_" + safe_name(",".join(sorted(overrides)))
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name[: MAX_NAME - 11]}-{digest}"
+
+
+def grid_parent(cfg: StreamRunConfig, overrides: Sequence[str], grid_items: Sequence[str]) -> Path:
+    """``<out_dir>/<experiment>/<timestamp>_<slug of the overrides and the grid>``."""
+    slug_items = [*overrides, *(f"grid:{item}" for item in grid_items)]
+    return Path(cfg.run.out_dir) / cfg.run.experiment / run_dir_name(cfg.run.timestamp, slug_items)
+
+
+def prepare_grid(
+    config: str | Path | None,
+    overrides: Sequence[str],
+    grid_items: Sequence[str],
+    *,
+    resume: str | Path | None = None,
+) -> tuple[Path, list[tuple[Path, StreamRunConfig]]]:
+    """Create (or reopen) the grid directory and one run directory per combination.
+
+    A combination whose directory already holds ``config.yaml`` is reopened with that config
+    (resume); the grid's own config must then agree with it.
+
+    Raises:
+        ConfigError: A bad grid item, or a combination whose config does not load.
+    """
+    grid = parse_grid(grid_items)
+    base = load_config(StreamRunConfig, config, overrides)
+    parent = Path(resume) if resume is not None else grid_parent(base, overrides, grid_items)
+    runs = []
+    for combo in grid_combinations(grid):
+        cfg = load_config(StreamRunConfig, config, [*overrides, *combo])
+        run_dir = parent / grid_dir_name(combo)
+        if (run_dir / "config.yaml").is_file():
+            saved = load_config(StreamRunConfig, run_dir / "config.yaml")
+            if dump_yaml(saved) != dump_yaml(cfg):
+                raise ConfigError([f"{run_dir}: its config.yaml differs from this grid's config for {combo}"])
+        else:
+            atomic_write_text(run_dir / "config.yaml", dump_yaml(cfg))
+        runs.append((run_dir, cfg))
+    atomic_write_text(
+        parent / "grid.txt", "\n".join([*overrides, *(f"--grid {g}" for g in grid_items)]) + "\n"
+    )
+    log.info("grid_prepared", grid_dir=str(parent), n_runs=len(runs), slug=override_slug(grid_items))
+    return parent, runs
+
+
+def run_grid(
+    config: str | Path | None,
+    overrides: Sequence[str],
+    grid_items: Sequence[str],
+    *,
+    resume: str | Path | None = None,
+    target=None,
+) -> tuple[Path, list[dict]]:
+    """Run (or resume) every combination in one pool; returns the grid directory and summaries."""
+    from ego_cl.runners.logs import configure_logging
+    from ego_cl.runners.plan import plan_run, resolve_inputs
+    from ego_cl.runners.progress import Progress
+    from ego_cl.runners.stream import run_plans
+
+    parent, runs = prepare_grid(config, overrides, grid_items, resume=resume)
+    configure_logging(log_file=parent / "log.jsonl")
+    plans = [plan_run(cfg, resolve_inputs(cfg), run_dir) for run_dir, cfg in runs]
+    n_jobs = len({job.key for plan in plans for job in plan.jobs})
+    base = runs[0][1]
+    summaries = run_plans(plans, base, progress=Progress(total=n_jobs), target=target)
+    return parent, summaries
