@@ -18,15 +18,26 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.results import atomic_write_text, override_slug, run_dir_name, safe_name
 
-__all__ = ["grid_combinations", "grid_dir_name", "grid_parent", "parse_grid", "prepare_grid", "run_grid"]
+__all__ = [
+    "grid_combinations",
+    "grid_dir_name",
+    "grid_main",
+    "grid_parent",
+    "parse_grid",
+    "prepare_grid",
+    "prepare_grid_configs",
+    "run_grid",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -174,3 +185,28 @@ def run_grid(
     base = runs[0][1]
     summaries = run_plans(plans, base, progress=Progress(total=n_jobs), target=target)
     return parent, summaries
+
+
+def grid_main(args: Any) -> int:
+    """``stream --grid ...``: run the grid, print its table and the grid directory (exit 1 on failures)."""
+    from ego_cl.runners.cli import EXIT_FAILED
+    from ego_cl.runners.summary import format_table
+
+    if args.print_config:
+        for _, cfg in prepare_grid_configs(args.config, args.overrides, args.grid):
+            sys.stdout.write(dump_yaml(cfg) + "---\n")
+        return 0
+    parent, summaries = run_grid(args.config, args.overrides, args.grid, resume=args.resume)
+    print(format_table(summaries))
+    print(f"grid directory: {parent}  (comparison table: python -m ego_cl.runners.report {parent})")
+    return EXIT_FAILED if any(s["failed"] for s in summaries) else 0
+
+
+def prepare_grid_configs(
+    config: str | Path | None, overrides: Sequence[str], grid_items: Sequence[str]
+) -> list[tuple[list[str], StreamRunConfig]]:
+    """Every combination's overrides and config, without writing anything (``--print-config``)."""
+    return [
+        (combo, load_config(StreamRunConfig, config, [*overrides, *combo]))
+        for combo in grid_combinations(parse_grid(grid_items))
+    ]

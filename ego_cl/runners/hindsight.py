@@ -31,9 +31,10 @@ from ego_cl.runners.cli import EXIT_FAILED, guarded_main
 from ego_cl.runners.config import StreamRunConfig, load_config
 from ego_cl.runners.job import Inputs, load_inputs
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.pool import Job, Outcome, run_jobs
+from ego_cl.runners.pool import Job, Outcome
 from ego_cl.runners.report_data import PRETRAINED, hindsight_dir
 from ego_cl.runners.results import UserDir, safe_name
+from ego_cl.runners.slurm import dispatch_jobs
 from ego_cl.runners.user import seed_everything
 from ego_cl.types import InputError
 
@@ -131,7 +132,8 @@ def run_hindsight(
     Args:
         run_dir: The stream run directory.
         transfer: Every model on every stream, plus the pretrained model.
-        processes: Pool processes (``-1`` = the run's ``pool.processes``; ``0`` = in-process).
+        processes: Pool processes (``-1`` = the run's ``pool.processes``; ``0`` = in-process);
+            with ``pool.backend=slurm`` the pairs go to SLURM as one job array instead.
         target: Replaces :func:`run_pair_job` (tests).
 
     Raises:
@@ -165,16 +167,14 @@ def run_hindsight(
             )
             log.error("hindsight_pair_failed", key=outcome.key, error=outcome.error)
 
-    return run_jobs(
+    return dispatch_jobs(
         jobs,
         target or run_pair_job,
-        devices=cfg.pool.devices,
-        users_per_device=cfg.pool.users_per_device,
-        processes=cfg.pool.processes if processes == -1 else processes,
-        recycle_after=cfg.pool.recycle_after,
-        threads_per_slot=cfg.pool.threads_per_slot,
+        pool=cfg.pool,
+        folder=run_dir / "slurm" / "hindsight",
         log_file=str(run_dir / "log.jsonl"),
         on_outcome=on_outcome,
+        processes=processes,
     )
 
 

@@ -81,3 +81,15 @@ def test_two_by_two_grid_resume_and_comparison_report(tmp_path):
     markdown = report.write_report(methods, parent / "report", plots=False)
     assert f"| **{best.label}** (best) |" in markdown
     assert Path(parent / "report" / "summary.tex").is_file()
+
+
+def test_stream_cli_grid_print_config_and_bad_grid(tmp_path, capsys):
+    from ego_cl.runners.cli import guarded_main
+    from ego_cl.runners.stream import main
+
+    assert guarded_main(main, ["--print-config", "--grid", "learner.lr=0.5,0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "lr: 0.5" in out
+    assert "lr: 0.25" in out
+    assert guarded_main(main, ["--grid", "learner.lr"]) == 2
+    assert not (tmp_path / "runs").exists()
