@@ -6,6 +6,7 @@ Usage::
     python -m ego_cl.runners.stream [--config F] [key=value ...]
     python -m ego_cl.runners.stream --resume RUN_DIR         # continue an interrupted run
     python -m ego_cl.runners.stream --print-config [key=value ...]
+    python -m ego_cl.runners.stream [key=value ...] --grid a.b=1,2 c.d=x,y   # one run per combination
 
 Every evaluation user of ``data.subset`` is streamed with ``learner`` (and, unless
 ``run.baseline=false``, with the frozen pretrained model, cached by checkpoint + stream config)
@@ -27,8 +28,8 @@ from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.plan import RunPlan, plan_run, prepare_run_dir, resolve_inputs
-from ego_cl.runners.pool import run_jobs
 from ego_cl.runners.progress import Progress
+from ego_cl.runners.slurm import dispatch_jobs
 from ego_cl.runners.summary import format_table, summarize
 
 __all__ = ["main", "run_plans", "run_stream"]
@@ -59,14 +60,11 @@ def run_plans(
         progress.finished(outcome, job)
 
     with progress:
-        outcomes = run_jobs(
+        outcomes = dispatch_jobs(  # pool.backend: local spawn pool or a SLURM job array
             jobs,
             target or _target(),
-            devices=cfg.pool.devices,
-            users_per_device=cfg.pool.users_per_device,
-            processes=cfg.pool.processes,
-            recycle_after=cfg.pool.recycle_after,
-            threads_per_slot=cfg.pool.threads_per_slot,
+            pool=cfg.pool,
+            folder=plans[0].run_dir / "slurm",
             log_file=str(plans[0].run_dir / "log.jsonl"),
             on_outcome=on_outcome,
             on_progress=progress.update,
@@ -107,13 +105,23 @@ def _parser() -> argparse.ArgumentParser:
         description="Stream each user's video in recorded order; predict, then learn, per batch.",
     )
     add_config_arguments(parser)
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (or grid)")
+    parser.add_argument(
+        "--grid",
+        nargs="+",
+        metavar="key=v1,v2",
+        help="one run per combination (put it last; see runners.grid)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.grid:
+        from ego_cl.runners.grid import grid_main
+
+        return grid_main(args)
     if args.resume and (args.config or args.overrides):
         raise ConfigError(["--resume takes the run's own config.yaml; drop --config and overrides"])
     if not (args.config or args.overrides or args.resume or args.print_config):
