@@ -33,7 +33,16 @@ DEMO_CONFIG = StreamRunConfig(
 )
 """The demo's base config (the learner is set per method)."""
 
-DEMO_METHODS = (("learner.kind=finetune", FinetuneConfig()), ("learner.kind=replay", ReplayConfig()))
+DEMO_METHODS = (
+    (
+        ["learner.kind=finetune", "learner.lr=0.1", "learner.momentum=0.9"],
+        FinetuneConfig(lr=0.1, momentum=0.9),
+    ),
+    (["learner.kind=replay", "learner.lr=0.1", "learner.momentum=0.9"], ReplayConfig(lr=0.1, momentum=0.9)),
+)
+"""Methods of the demo. The upstream lr 0.01 (tuned for a pretrained SlowFast over ~1k-sample
+streams) barely moves a small tiny3d in the ~20 updates of a synthetic user stream: measured
+action OAG -2.0 ± 4.6 at lr 0.01 vs +9.0 ± 3.1 at lr 0.1 with momentum 0.9."""
 
 
 def demo_checkpoint(root: Path, split_dir: Path, cfg: StreamRunConfig) -> Path:
@@ -53,9 +62,9 @@ def run_demo(base: StreamRunConfig = DEMO_CONFIG) -> int:
     started = time.perf_counter()
     inputs = resolve_inputs(base)
     plans = []
-    for override, learner in DEMO_METHODS:
+    for overrides, learner in DEMO_METHODS:
         cfg = attrs.evolve(base, learner=learner)
-        run_dir, cfg = prepare_run_dir(cfg, [override])
+        run_dir, cfg = prepare_run_dir(cfg, overrides)
         plans.append(plan_run(cfg, inputs, run_dir))
     n_jobs = len({job.key for plan in plans for job in plan.jobs})
     summaries = run_plans(plans, base, progress=Progress(total=n_jobs))
