@@ -1,0 +1,171 @@
+"""User scaling: wall time of 4 user streams through the real process pool with 1 vs 2 CPU slots.
+
+Decode-heavy setting (chosen so that decoding, which parallelises perfectly across users,
+dominates): 4 synthetic evaluation users whose videos are 640x360 (``--quick``: 480x270) H.264
+with x264's default 250-frame keyframe interval, decoded in the slot process itself
+(``stream.workers=0``, one decoder thread) and resized to a 64-px short side, feeding ``tiny3d``
+(8x64², finetune, batch 4). Torch threads per slot are the pool's default (cores / slots: 2 with
+one slot, 1 each with two). Wall time is the whole :func:`ego_cl.runners.stream.run_stream` call
+(worker spawn and input loading included). ``--quick`` streams are too short to amortise the
+worker start: a smoke test only.
+
+    python -m benchmarks.scaling [--quick]
+
+Target: 1 slot / 2 slots wall time >= 1.7 on 2 cores. Writes ``benchmarks/results/scaling.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import (
+    cpu_count,
+    headline,
+    print_table,
+    random_checkpoint,
+    stats,
+    synthetic_root,
+    write_result,
+)
+
+N_USERS = 4
+QUICK = {"size": (480, 270), "eval_user_s": 40, "samples": 16, "repeats": 1}
+FULL = {"size": (640, 360), "eval_user_s": 100, "samples": 48, "repeats": 1}
+GOP = 250  # x264's default keyframe interval: each random access decodes a longer GOP prefix
+
+
+def _overrides(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str) -> list[str]:
+    return [
+        f"data.ego4d_root={root}",
+        "model.kind=tiny3d",
+        f"model.checkpoint={checkpoint}",
+        f"run.out_dir={out}",
+        f"run.experiment={tag}",
+        "run.baseline=false",
+        "run.tensorboard=false",
+        "learner.kind=finetune",
+        "stream.filter_unseen=false",
+        "stream.batch_size=4",
+        f"stream.max_samples={n}",
+        "stream.n_frames=8",
+        "stream.side_px=64",
+        "stream.crop_px=64",
+        "stream.workers=0",
+        "pool.devices=[cpu]",
+        f"pool.users_per_device={slots}",
+    ]
+
+
+def run(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str) -> tuple[float, dict]:
+    """Wall seconds of one run and its per-user streaming seconds."""
+    from ego_cl.runners.config import StreamRunConfig, load_config
+    from ego_cl.runners.stream import run_stream
+
+    overrides = _overrides(root, checkpoint, out, n, slots, tag)
+    cfg = load_config(StreamRunConfig, overrides=overrides)
+    started = time.perf_counter()
+    summary = run_stream(cfg, overrides)
+    wall = time.perf_counter() - started
+    if summary["failed"] or summary["n_done"] != N_USERS:
+        raise RuntimeError(f"scaling run failed: {summary['failed']} (see {summary['run_dir']})")
+    users = {
+        u: json.loads((Path(summary["run_dir"]) / "users" / u / "summary.json").read_text())["seconds"]
+        for u in summary["users"]
+    }
+    return wall, users
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller videos, shorter streams, one repeat")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+    setting = QUICK if args.quick else FULL
+    repeats = args.repeats or setting["repeats"]
+    width, height = setting["size"]
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    user_seconds: dict[int, list[dict]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory(prefix="ego_cl_bench_scaling_") as tmp:
+        home = Path(tmp)
+        started = time.perf_counter()
+        root, _ = synthetic_root(
+            home / "data",
+            n_eval_users=N_USERS,
+            n_train_users=0,
+            n_pretrain_users=1,
+            eval_user_s=setting["eval_user_s"],
+            pretrain_user_s=10,
+            nan_video_s=10,
+            recordings_per_user=1,
+            clip_s=setting["eval_user_s"],
+            width=width,
+            height=height,
+            gop=GOP,
+        )
+        prep_s = time.perf_counter() - started
+        checkpoint = random_checkpoint(root, home / "tiny3d.pt", "tiny3d")
+        for r in range(repeats):
+            for slots in (1, 2):
+                wall, users = run(root, checkpoint, home / "runs", setting["samples"], slots, f"s{slots}-{r}")
+                walls[slots].append(wall)
+                user_seconds[slots].append(users)
+                print(f"  repeat {r}, {slots} slot(s): {wall:.1f} s", flush=True)
+    one, two = statistics.median(walls[1]), statistics.median(walls[2])
+    speedup = one / two
+    print(
+        f"\nscaling ({N_USERS} users x {setting['samples']} clips, {width}x{height} decode in-slot, tiny3d)"
+    )
+    print_table(
+        ("slots", "wall s (median)", "min", "max", "users' stream s (sum, median run)"),
+        [
+            (
+                s,
+                statistics.median(walls[s]),
+                min(walls[s]),
+                max(walls[s]),
+                statistics.median(sum(u.values()) for u in user_seconds[s]),
+            )
+            for s in (1, 2)
+        ],
+    )
+    print(f"speed-up 1 -> 2 slots: {speedup:.2f}x on {cpu_count()} CPUs")
+    summary = {
+        "rows": [
+            headline(
+                "scaling: 4 users, wall(1 slot) / wall(2 slots)",
+                speedup,
+                ">= 1.7",
+                speedup >= 1.7,
+                f"{one:.1f} s vs {two:.1f} s; decode-heavy ({width}x{height} GOP {GOP}, in-slot decode)",
+            )
+        ]
+    }
+    params = {
+        "quick": args.quick,
+        "users": N_USERS,
+        "samples_per_user": setting["samples"],
+        "video_size": [width, height],
+        "repeats": repeats,
+        "model": "tiny3d 8x64², finetune, batch 4",
+        "stream_workers": 0,
+        "threads_per_slot": "pool default (cores / slots)",
+        "gop": GOP,
+        "prep_s": prep_s,
+    }
+    results = {
+        "wall_seconds": {str(s): stats(walls[s]) for s in (1, 2)},
+        "user_stream_seconds": {str(s): user_seconds[s] for s in (1, 2)},
+        "speedup": speedup,
+    }
+    write_result("scaling", params=params, results=results, summary=summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
