@@ -16,8 +16,18 @@ import attrs
 import torch
 
 from ego_cl.learners.config import FrozenConfig, LearnerConfig, ModelConfig
+from ego_cl.learners.derpp import DERppLearner
+from ego_cl.learners.er_ace import ERACELearner
+from ego_cl.learners.ewc import EWCLearner
+from ego_cl.learners.feature_replay import FeatureReplayLearner
 from ego_cl.learners.finetune import FinetuneLearner
 from ego_cl.learners.frozen import FrozenLearner
+from ego_cl.learners.label_window import (
+    BatchedLabelWindowPredictor,
+    HindsightLabelWindowPredictor,
+    LabelWindowPredictor,
+)
+from ego_cl.learners.lwf import LwFLearner
 from ego_cl.learners.replay import ReplayLearner
 from ego_cl.metrics.metric_set import MetricSet
 from ego_cl.metrics.prediction_log import prediction_log_columns
@@ -46,6 +56,14 @@ LEARNER_CLASSES: dict[str, Callable[..., Learner]] = {
     "frozen": FrozenLearner,
     "finetune": FinetuneLearner,
     "replay": ReplayLearner,
+    "lwp": LabelWindowPredictor,
+    "lwp_batched": BatchedLabelWindowPredictor,
+    "lwp_hindsight": HindsightLabelWindowPredictor,
+    "ewc": EWCLearner,
+    "lwf": LwFLearner,
+    "er_ace": ERACELearner,
+    "derpp": DERppLearner,
+    "feature_replay": FeatureReplayLearner,
 }
 """``learner.kind`` → learner class (configs live in ``ego_cl.learners.config``)."""
 
@@ -110,8 +128,13 @@ def build_learner(
     allowed_nouns: torch.Tensor,
     device: str,
     seed: int,
+    stream_labels: Sequence[Sequence[Action]] = (),
 ) -> Learner:
-    """The learner of ``cfg.kind``: its config fields plus the runtime arguments it accepts."""
+    """The learner of ``cfg.kind``: its config fields plus the runtime arguments it accepts.
+
+    ``stream_labels`` (the whole stream's label sets) reaches only hindsight learners
+    (``is_hindsight = True``), whose results are never reported as online.
+    """
     cls = LEARNER_CLASSES[cfg.kind]
     kwargs = {k: v for k, v in attrs.asdict(cfg, recurse=False).items() if k != "kind"}
     runtime = {
@@ -123,6 +146,7 @@ def build_learner(
         "seed": seed,
         "n_verbs": len(allowed_verbs),
         "n_nouns": len(allowed_nouns),
+        "stream_labels": list(stream_labels),
     }
     accepted = inspect.signature(cls).parameters
     kwargs.update({k: v for k, v in runtime.items() if k in accepted})
@@ -176,6 +200,7 @@ def build_user_parts(
         allowed_nouns=allowed_mask(seen_nouns, n_nouns),
         device=device,
         seed=cfg.run.seed,
+        stream_labels=[s.actions for s in stream.samples],
     )
     m = cfg.metrics
     past = (

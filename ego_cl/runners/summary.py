@@ -15,12 +15,19 @@ from typing import Any
 
 from ego_cl.metrics.aggregation import mean_se
 from ego_cl.metrics.gains import user_gains
+from ego_cl.runners.build import LEARNER_CLASSES
 from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
 
 __all__ = ["HEADLINE", "format_table", "summarize"]
 
 HEADLINE = tuple(f"oag/{mode}/balanced_top1" for mode in ("action", "verb", "noun"))
 """The table's columns: OAG of class-balanced top-1 accuracy (%), action / verb / noun."""
+
+
+HINDSIGHT_KINDS = frozenset(
+    kind for kind, cls in LEARNER_CLASSES.items() if getattr(cls, "is_hindsight", False)
+)
+"""Learner kinds whose results are hindsight oracles, never online results."""
 
 
 def _final(udir: UserDir) -> dict[str, float] | None:
@@ -43,6 +50,7 @@ def summarize(plan: Any, failed: Mapping[str, Any]) -> dict[str, Any]:
     summary = {
         "run_dir": str(run_dir),
         "learner": plan.cfg.learner.kind,
+        "hindsight": plan.cfg.learner.kind in HINDSIGHT_KINDS,
         "n_users": len(plan.users),
         "n_done": len(done),
         "failed": sorted(k for k in failed if _mine(k, plan)),
@@ -92,10 +100,13 @@ def format_table(summaries: Sequence[Mapping[str, Any]]) -> str:
     for s in summaries:
         cells = [_cell(s["oag"].get(name)) for name in HEADLINE]
         counts = f"{s['n_done']:>6} {len(s['failed']):>6}"
-        lines.append(f"{s['learner']:<10} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {counts}")
+        name = f"{s['learner']}*" if s.get("hindsight") else s["learner"]
+        lines.append(f"{name:<10} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {counts}")
     lines.append(
         "OAG = method minus frozen pretrained model, class-balanced top-1 accuracy (%), mean ± SE over users"
     )
+    if any(s.get("hindsight") for s in summaries):
+        lines.append("* hindsight oracle (sees the whole stream's labels up front): not an online result")
     lines += [f"run directory ({s['learner']}): {s['run_dir']}" for s in summaries]
     for s in summaries:
         lines += [f"FAILED {key}: see FAILED.json in its user directory" for key in s["failed"]]
