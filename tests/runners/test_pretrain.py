@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
+import attrs
 import pytest
 import torch
 
@@ -208,3 +210,39 @@ def test_print_config_shows_the_resolved_config(capsys):
     out = capsys.readouterr().out
     assert "epochs: 2" in out
     assert "kind: tiny3d" in out
+
+
+def test_ensure_pretrained_trains_once_per_config_and_dataset(tmp_path, data, monkeypatch):
+    from ego_cl.runners import pretrain_inputs
+
+    calls = []
+    real = pretrain_module.pretrain
+
+    def counting(cfg, d, run_dir=None):
+        calls.append(run_dir)
+        return real(cfg, d, run_dir)
+
+    monkeypatch.setattr(pretrain_inputs, "resolve_data", lambda *a, **k: data)
+    monkeypatch.setattr(pretrain_module, "pretrain", counting)
+    cfg = _cfg(tmp_path, "optim.epochs=1", "run.max_train=4", "run.max_val=2")
+    first = pretrain_inputs.ensure_pretrained(cfg, out_dir=tmp_path / "cache")
+    again = pretrain_inputs.ensure_pretrained(
+        attrs.evolve(cfg, run=attrs.evolve(cfg.run, workers=3)), out_dir=tmp_path / "cache"
+    )
+    other = pretrain_inputs.ensure_pretrained(
+        _cfg(tmp_path, "optim.epochs=1", "run.max_train=4", "run.max_val=2", "optim.lr=0.2"),
+        out_dir=tmp_path / "cache",
+    )
+    assert first == again
+    assert first != other
+    assert first.is_file()
+    assert len(calls) == 2
+
+
+@pytest.mark.gpu
+def test_pretraining_on_cuda_with_mixed_precision(tmp_path, data):
+    summary = pretrain(_cfg(tmp_path, "optim.epochs=2", "run.device=cuda"), data)
+    assert summary["epochs"] == 2
+    assert all(math.isfinite(r["val_action_loss"]) for r in summary["history"])
+    network = network_from_checkpoint(read_checkpoint(tmp_path / "tiny3d" / "best.pt"))
+    assert next(network.parameters()).device.type == "cpu"
