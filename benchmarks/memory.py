@@ -31,7 +31,7 @@ from pathlib import Path
 from benchmarks.common import headline, print_table, random_checkpoint, synthetic_root, write_result
 
 QUICK = {"length": 8, "eval_user_s": 150}
-FULL = {"length": 20, "eval_user_s": 420}
+FULL = {"length": 20, "eval_user_s": 480}
 CASES = {
     "finetune": ["learner.kind=finetune"],
     "finetune, no cache": ["learner.kind=finetune", "stream.decode_cache_mb=0"],
