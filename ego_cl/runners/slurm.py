@@ -50,13 +50,17 @@ def executor_parameters(cfg: SlurmConfig, *, name: str) -> dict[str, Any]:
     return params
 
 
-def slurm_entry(target: Callable[..., dict[str, Any]], payload: Any, log_file: str | None) -> dict[str, Any]:
-    """What runs inside one array task: configure logging, pick the device, run the target."""
+def slurm_entry(
+    target: Callable[..., dict[str, Any]], payload: Any, log_file: str | None, threads: int
+) -> dict[str, Any]:
+    """What runs inside one array task: logging, torch threads (as a local pool slot, so
+    results match bit for bit), the device, then the target."""
     import torch
 
     from ego_cl.runners.logs import configure_logging
 
     configure_logging(log_file=log_file, pretty=False)
+    torch.set_num_threads(threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return target(payload, device, lambda n_done, n_total: None)
 
@@ -91,15 +95,20 @@ def run_jobs_slurm(
     folder: Path,
     log_file: str | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    threads: int | None = None,
     poll_s: float = 2.0,
 ) -> list[Outcome]:
-    """Submit ``jobs`` as one array, wait for all; one :class:`Outcome` each, in completion order."""
+    """Submit ``jobs`` as one array, wait for all; one :class:`Outcome` each, in completion order.
+
+    ``threads``: torch threads per task (default ``cfg.cpus_per_task``).
+    """
     if not jobs:
         return []
     executor = _executor(cfg, folder)
     ordered = sorted(jobs, key=lambda j: -j.size)
     with executor.batch():
-        handles = [executor.submit(slurm_entry, target, job.payload, log_file) for job in ordered]
+        n_threads = threads or cfg.cpus_per_task
+        handles = [executor.submit(slurm_entry, target, job.payload, log_file, n_threads) for job in ordered]
     log.info("slurm_array_submitted", n_jobs=len(ordered), folder=str(folder), local=cfg.local)
     pending = dict(zip((j.key for j in ordered), handles))
     outcomes = []
