@@ -1,7 +1,9 @@
 """Clips/s of the ego_cl stream loader vs an upstream-style pytorchvideo pipeline.
 
-Both pipelines read the same synthetic user stream (first_action policy, 32/15-s uniform clips)
-from the same H.264 files and apply the same ``EvalTransform``; batches of 4 in stream order.
+Both pipelines read the same user stream (first_action policy, 32/15-s uniform clips) of the
+first evaluation user of the synthetic Ego4D-format dataset (``ego_cl.data.synthetic``, loaded
+with ``ego_cl.data.records``), from the same H.264 files, and apply the same ``EvalTransform``;
+batches of 4 in stream order.
 
 - ``ours``: ``StreamLoader`` (map-style dataset, persistent workers, our PyAV reader that seeks,
   decodes forward and converts only the ``n_frames`` frames it returns; 1 decoder thread per worker).
@@ -11,7 +13,8 @@ from the same H.264 files and apply the same ``EvalTransform``; batches of 4 in 
   the window to float, then uniform temporal subsampling.
 
 Each is run at source resolution and, for ours, on the resized copy (the resized-clip cache:
-same content re-encoded at a short side of ``--cache-side`` pixels), with 0 and 2 workers.
+the same clips encoded at a short side of 160 px in ``--quick``, 320 px otherwise), with 0 and
+2 workers. Sources: 640x360 (``--quick``) or 1280x720.
 
     python -m benchmarks.loader [--quick]
 
@@ -27,14 +30,17 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from ego_cl.data.synthetic_render import ActionSpec, ClipSpec, UserStyle, encode_clip
+from ego_cl.data.config import SyntheticConfig
+from ego_cl.data.records import load_lta_file, load_metadata
+from ego_cl.data.synthetic import plan_dataset
+from ego_cl.data.synthetic_render import encode_clip
 from ego_cl.data.video import ClipReader
 from ego_cl.streams.loader import StreamLoader
 from ego_cl.streams.sampling import UniformClipSampler
@@ -43,12 +49,9 @@ from ego_cl.streams.transform import EvalTransform, uniform_temporal_indices
 from ego_cl.types import ActionAnnotation, Span, StreamSample
 
 CLIP_S = Fraction(32, 15)
-FPS = 30
 RESULTS = Path(__file__).parent / "results" / "loader.json"
-QUICK = {"n_clips": 3, "clip_len_s": 40, "source_size": (640, 360), "cache_size": (284, 160), "repeats": 1}
-QUICK["max_samples"] = 40
-FULL = {"n_clips": 4, "clip_len_s": 60, "source_size": (1280, 720), "cache_size": (568, 320), "repeats": 3}
-FULL["max_samples"] = 80
+QUICK = {"user_s": 120, "source_size": (640, 360), "cache_size": (284, 160), "repeats": 1, "max_samples": 40}
+FULL = {"user_s": 300, "source_size": (1280, 720), "cache_size": (568, 320), "repeats": 3, "max_samples": 100}
 
 
 class FileSource:
@@ -69,62 +72,38 @@ class FileSource:
         return torch.from_numpy(self.reader.read(self.video_dir / f"{clip_uid}.mp4", span, n_frames))
 
 
-def _style(rng: np.random.Generator) -> UserStyle:
-    return UserStyle(
-        background_rgb=tuple(int(c) for c in rng.integers(40, 200, 3)),
-        texture=(float(rng.uniform(0, 3)), float(rng.uniform(20, 60)), 0.3),
-        checker_px=int(rng.integers(16, 48)),
-        hue_shift=float(rng.uniform(-0.5, 0.5)),
-        saturation=0.8,
-        drift_px_s=(float(rng.uniform(-20, 20)), float(rng.uniform(-5, 5))),
-        wobble_px=4.0,
-        wobble_hz=0.7,
-        tempo=1.0,
-    )
-
-
 def make_dataset(
-    root: Path, *, n_clips: int, clip_len_s: int, sizes: dict[str, tuple[int, int]], seed: int = 0
+    root: Path, *, user_s: int, sizes: dict[str, tuple[int, int]], seed: int = 0
 ) -> list[ActionAnnotation]:
-    """Write ``n_clips`` synthetic clip videos per size under ``root/<size name>/``; return annotations."""
-    rng = np.random.default_rng(seed)
-    style = _style(rng)
-    annotations: list[ActionAnnotation] = []
-    for c in range(n_clips):
-        actions, t = [], Fraction(int(rng.integers(0, 3)))
-        while t < clip_len_s - 2:
-            length = Fraction(int(rng.integers(30, 240)), 30)
-            end = min(t + length, Fraction(clip_len_s))
-            verb, noun = int(rng.integers(0, 7)), int(rng.integers(0, 8))
-            actions.append(
-                ActionSpec(start_s=t, end_s=end, verb=verb, noun=noun, anchor=(0.5, 0.5), phase=0.0)
-            )
-            # sometimes overlap the next action with this one (exercises the policy)
-            t = end - Fraction(int(rng.integers(0, 30)), 30) if rng.random() < 0.3 else end
-            t += Fraction(int(rng.integers(0, 60)), 30)
-        spec = ClipSpec(clip_uid=f"clip{c}", duration_s=clip_len_s, style=style, actions=tuple(actions))
+    """Plan the synthetic Ego4D-format dataset (``ego_cl.data.synthetic``), load its annotation
+    files with ``ego_cl.data.records``, and encode the first evaluation user's clip videos once per
+    size under ``root/<size name>/``. Returns that user's annotations (file order)."""
+    config = SyntheticConfig(
+        seed=seed, n_eval_users=1, n_train_users=0, n_pretrain_users=1, eval_user_s=user_s, pretrain_user_s=30
+    )
+    dataset = plan_dataset(config)
+    for path, document in dataset.documents.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(json.dumps(document))
+    metadata = load_metadata(root / "ego4d.json")
+    annotations = [
+        a
+        for split in ("train", "val")
+        for a in load_lta_file(root / f"v1/annotations/fho_lta_{split}.json", metadata=metadata).annotations
+    ]
+    by_user = Counter(a.user_id for a in annotations if a.user_id is not None)
+    user = by_user.most_common(1)[0][0]
+    mine = [a for a in annotations if a.user_id == user]
+    clip_uids = {a.clip_uid for a in mine}
+    for spec in dataset.clips:
+        if spec.clip_uid not in clip_uids:
+            continue
         for name, (width, height) in sizes.items():
             out = root / name
             out.mkdir(parents=True, exist_ok=True)
-            (out / f"clip{c}.mp4").write_bytes(
-                encode_clip(spec, width=width, height=height, fps=FPS, n_nouns=8)
-            )
-        for k, a in enumerate(actions):
-            annotations.append(
-                ActionAnnotation(
-                    clip_uid=f"clip{c}",
-                    video_uid=f"video{c}",
-                    user_id="u1",
-                    origin_video_id="rec0",
-                    clip_parent_start_s=c * clip_len_s,
-                    clip_parent_end_s=(c + 1) * clip_len_s,
-                    action_idx=k,
-                    span=Span(a.start_s, a.end_s),
-                    verb_label=a.verb,
-                    noun_label=a.noun,
-                )
-            )
-    return annotations
+            data = encode_clip(spec, width=width, height=height, fps=config.fps, n_nouns=config.n_nouns)
+            (out / f"{spec.clip_uid}.mp4").write_bytes(data)
+    return mine
 
 
 def _time_ours(video_dir, annotations, samples, transform, n_frames, workers) -> tuple[float, int]:
@@ -222,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     setting = QUICK if args.quick else FULL
-    n_clips, clip_len = setting["n_clips"], setting["clip_len_s"]
+    user_s = setting["user_s"]
     source_size, cache_size = setting["source_size"], setting["cache_size"]
     repeats, max_samples = setting["repeats"], setting["max_samples"]
     repeats = args.repeats or repeats
@@ -236,9 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ego_cl_bench_loader_") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        annotations = make_dataset(
-            root, n_clips=n_clips, clip_len_s=clip_len, sizes={"source": source_size, "cache": cache_size}
-        )
+        annotations = make_dataset(root, user_s=user_s, sizes={"source": source_size, "cache": cache_size})
         encode_s = time.perf_counter() - t0
         stream = build_user_stream(
             annotations,
@@ -306,11 +283,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "params": {
             "quick": args.quick,
             "repeats": repeats,
-            "n_video_clips": n_clips,
-            "video_clip_len_s": clip_len,
+            "user_annotated_s": user_s,
+            "n_video_files": len({a.clip_uid for a in annotations}),
             "source_size": source_size,
             "cache_size": cache_size,
-            "fps": FPS,
+            "fps": 30,
             "stream_clips": len(samples),
             "clip_s": str(CLIP_S),
             "n_frames": args.frames,

@@ -13,6 +13,7 @@ is not decoded again. Only deterministic transforms (``transform.deterministic``
 
 from __future__ import annotations
 
+import gc
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
@@ -95,9 +96,27 @@ def _keep_list(items: list) -> list:
     return items
 
 
-def _limit_threads(worker_id: int) -> None:
-    """Worker init: one torch thread per decode worker."""
+def _init_worker(worker_id: int) -> None:
+    """Worker init: one torch thread per decode worker, and never collect inherited objects.
+
+    A forked worker inherits the parent's objects, including decoder contexts whose threads did
+    not survive the fork; finalising one of those in the child crashes it. Freezing the inherited
+    heap keeps the cyclic GC away from them (objects the worker creates are collected as usual).
+    """
     torch.set_num_threads(1)
+    gc.freeze()
+
+
+def _start(loader: DataLoader, started: set[int]) -> Iterator:
+    """``iter(loader)``; before a loader's workers are first forked, collect the parent's garbage.
+
+    Unreachable decoder objects (e.g. of an earlier in-process pass) would otherwise be copied
+    into the workers and could be finalised there, where their threads do not exist.
+    """
+    if loader.num_workers and id(loader) not in started:
+        gc.collect()
+        started.add(id(loader))
+    return iter(loader)
 
 
 class _RequestPlan:
@@ -118,7 +137,7 @@ def _data_loader(
         kwargs = {
             "persistent_workers": True,
             "prefetch_factor": max(1, -(-prefetch_batches // workers)),
-            "worker_init_fn": _limit_threads,
+            "worker_init_fn": _init_worker,
             "multiprocessing_context": context,
         }
     return DataLoader(
@@ -190,6 +209,7 @@ class StreamLoader:
         local_source = pickle.loads(pickle.dumps(source)) if workers or fetch_workers else source
         self._local = ClipDataset(local_source, self.samples, transform, n_frames=n_frames, clip_s=clip_s)
         self._stream_plan, self._fetch_plan = _RequestPlan(), _RequestPlan()
+        self._started: set[int] = set()
         context = multiprocessing_context
         stream_dataset = dataset if workers else self._local
         self._stream = _data_loader(
@@ -251,7 +271,7 @@ class StreamLoader:
                 yield batch
 
         self._stream_plan.batches = requests()
-        for items in self._stream:
+        for items in _start(self._stream, self._started):
             clips = []
             for i, clip in items:
                 if clip is None:
@@ -289,5 +309,5 @@ class StreamLoader:
                 yield i, self._local.load(i)
             return
         self._fetch_plan.batches = [[(i, True)] for i in indices]
-        for items in self._fetch:
+        for items in _start(self._fetch, self._started):
             yield from items
