@@ -38,7 +38,15 @@ from ego_cl.runners.slurm import dispatch_jobs
 from ego_cl.runners.user import seed_everything
 from ego_cl.types import InputError
 
-__all__ = ["PairJob", "eval_learner", "hindsight_pairs", "main", "run_hindsight", "run_pair_job"]
+__all__ = [
+    "PairJob",
+    "check_same_inputs",
+    "eval_learner",
+    "hindsight_pairs",
+    "main",
+    "run_hindsight",
+    "run_pair_job",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +118,30 @@ def run_pair_job(job: PairJob, device: str, report: Callable[[int, int], None]) 
     return metrics
 
 
+def check_same_inputs(run_dir: Path, cfg: StreamRunConfig, inputs: Inputs) -> None:
+    """Refuse to evaluate when the inputs resolve differently than for the run (another
+    checkpoint, split or stream config): the run's ``baseline/<uid>`` links name the cache key
+    of its inputs, which must equal the key of the inputs resolved now.
+
+    Raises:
+        InputError: The keys differ (the message names both).
+    """
+    from ego_cl.runners.build import baseline_learner
+    from ego_cl.runners.plan import baseline_key
+
+    links = sorted((run_dir / "baseline").glob("*")) if (run_dir / "baseline").is_dir() else []
+    used = {p.resolve().parent.name for p in links if p.is_symlink()}
+    if not used:
+        return
+    now = baseline_key(cfg, inputs, baseline_learner(cfg))
+    if now not in used:
+        raise InputError(
+            f"{run_dir}: its inputs resolved to baseline key(s) {sorted(used)}, now to {now} "
+            f"(checkpoint {inputs.checkpoint}); the checkpoint, split files or stream config changed since "
+            "the run, so its final models cannot be compared with this pretrained model"
+        )
+
+
 def hindsight_pairs(users: Sequence[str], *, transfer: bool) -> list[tuple[str, str]]:
     """``(model, stream)`` pairs: the diagonal, or every pair plus the pretrained model's row.
 
@@ -146,6 +178,7 @@ def run_hindsight(
         raise InputError(f"{run_dir}: not a run directory (no config.yaml)")
     cfg = load_config(StreamRunConfig, run_dir / "config.yaml")
     inputs = resolve_inputs(cfg)
+    check_same_inputs(run_dir, cfg, inputs)
     users = [u for u in load_inputs(cfg, inputs).users if UserDir(run_dir / "users" / safe_name(u)).is_done]
     if not users:
         raise InputError(f"{run_dir}: no finished user (users/<id>/DONE); run or resume the stream first")

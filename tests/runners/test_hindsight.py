@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 import structlog
 
@@ -73,3 +74,18 @@ def test_report_adds_hag_and_transfer_after_hindsight(run_dir, capsys):
 
 def test_not_a_run_dir_is_an_input_error(tmp_path):
     assert guarded_main(hindsight.main, [str(tmp_path)]) == 2
+
+
+def test_changed_inputs_are_refused(run_dir, tmp_path):
+    from ego_cl.runners.config import StreamRunConfig, load_config
+    from ego_cl.runners.hindsight import check_same_inputs
+    from ego_cl.runners.plan import resolve_inputs
+    from ego_cl.types import InputError
+
+    cfg = load_config(StreamRunConfig, run_dir / "config.yaml")
+    inputs = resolve_inputs(cfg)
+    check_same_inputs(run_dir, cfg, inputs)  # unchanged: fine
+    other = tmp_path / "other.pt"
+    other.write_bytes(Path(inputs.checkpoint).read_bytes() + b"\0")
+    with pytest.raises(InputError, match="changed since the run"):
+        check_same_inputs(run_dir, cfg, attrs.evolve(inputs, checkpoint=str(other)))
