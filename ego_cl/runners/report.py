@@ -25,6 +25,7 @@ from ego_cl.metrics.blind_baseline import label_window_log
 from ego_cl.metrics.counts import stream_label_sets
 from ego_cl.metrics.report_tables import class_counts_of, summarize_users, user_report
 from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.copy_final import copy_final
 from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.report_data import (
     PRETRAINED,
@@ -39,7 +40,7 @@ from ego_cl.runners.report_sections import MethodResult, report_tables
 from ego_cl.runners.results import atomic_write_text
 from ego_cl.types import InputError
 
-__all__ = ["collect", "default_out_dir", "main", "write_report"]
+__all__ = ["collect", "copy_report", "default_out_dir", "main", "write_report"]
 
 log = structlog.get_logger(__name__)
 
@@ -152,6 +153,15 @@ def write_report(methods: Sequence[MethodResult], out_dir: Path, *, plots: bool 
     return markdown
 
 
+def copy_report(methods: Sequence[MethodResult], out_dir: Path) -> None:
+    """``run.copy_final_to`` of the reported runs: copy the report (and the run's summary files)."""
+    for run_dir, config in {m.run_dir: m.config for m in methods}.items():
+        run = config.get("run", {}) or {}
+        if run.get("copy_final_to"):
+            source = run_dir if out_dir.resolve() == (run_dir / "report").resolve() else out_dir.parent
+            copy_final(source, run["copy_final_to"], experiment=str(run.get("experiment", "default")))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ego_cl.runners.report", description=__doc__.splitlines()[0]
@@ -173,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir = Path(args.out) if args.out else default_out_dir(sorted({m.run_dir for m in methods}))
     sys.stdout.write(write_report(methods, out_dir, plots=not args.no_plots))
     print(f"report written to {out_dir}")
+    copy_report(methods, out_dir)
     return 0
 
 
