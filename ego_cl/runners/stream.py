@@ -26,6 +26,7 @@ import structlog
 
 from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
+from ego_cl.runners.copy_final import copy_final
 from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.plan import RunPlan, plan_run, prepare_run_dir, resolve_inputs
 from ego_cl.runners.progress import Progress
@@ -70,7 +71,11 @@ def run_plans(
             on_progress=progress.update,
         )
     failed = {o.key: o for o in outcomes if not o.ok}
-    return [summarize(plan, failed) for plan in plans]
+    summaries = [summarize(plan, failed) for plan in plans]
+    for plan in plans:  # run.copy_final_to: a second copy of the final summary files
+        if plan.cfg.run.copy_final_to:
+            copy_final(plan.run_dir, plan.cfg.run.copy_final_to, experiment=plan.cfg.run.experiment)
+    return summaries
 
 
 def _target():
