@@ -106,17 +106,17 @@ def dataset_files(dataset: SyntheticDataset) -> Iterator[tuple[str, bytes]]:
 def _pretrain_preferences(
     rng: np.random.Generator, config: SyntheticConfig, unseen: set[Action]
 ) -> list[tuple[Action, float]]:
-    """Every verb with a user-specific noun (so pretraining covers all verbs), Dirichlet weights."""
+    """Every verb with two user-specific nouns, near-uniform weights (pretraining sees variety)."""
     perm = rng.permutation(config.n_nouns)
     pairs: list[Action] = []
-    for i in range(max(config.actions_per_user, config.n_verbs)):
+    for i in range(max(2 * config.actions_per_user, 2 * config.n_verbs)):
         verb = i % config.n_verbs
         for shift in range(config.n_nouns):
             pair = (verb, int(perm[(i + shift) % config.n_nouns]))
             if pair not in unseen and pair not in pairs:
                 pairs.append(pair)
                 break
-    weights = rng.dirichlet(np.full(len(pairs), 2.0))
+    weights = rng.dirichlet(np.full(len(pairs), 4.0))
     return list(zip(pairs, weights.tolist()))
 
 
@@ -139,7 +139,7 @@ def _style(rng: np.random.Generator, shift: float) -> UserStyle:
     background = tuple(int(40 + 110 * v) for v in rgb)
     return UserStyle(
         background_rgb=background,  # type: ignore[arg-type]
-        texture=(float(rng.uniform(0, np.pi)), float(rng.uniform(8, 24)), float(rng.uniform(0.1, 0.3))),
+        texture=(float(rng.uniform(0, np.pi)), float(rng.uniform(8, 24)), float(rng.uniform(0.05, 0.18))),
         checker_px=int(rng.integers(6, 16)),
         hue_shift=float(rng.uniform(-0.09, 0.09) * shift),
         saturation=float(np.clip(0.85 - rng.uniform(0, 0.35) * shift, 0.3, 1)),
@@ -274,7 +274,7 @@ class _ActionChain:
 
 
 def _windows(rng: np.random.Generator, length_ds: int, overlap_share: float) -> list[tuple[int, int]]:
-    """Action windows in deciseconds: 2-8 s long, short gaps, some starting inside the previous one."""
+    """Action windows in deciseconds: 2.2-6 s long, short gaps, some starting inside the previous one."""
     out: list[tuple[int, int]] = []
     t = int(rng.integers(2, 11))
     while True:
@@ -282,7 +282,7 @@ def _windows(rng: np.random.Generator, length_ds: int, overlap_share: float) -> 
         if out and rng.random() < overlap_share:
             prev_start, prev_end = out[-1]
             start = max(prev_start + 5, prev_end - int(rng.integers(5, 21)))
-        end = min(start + int(rng.integers(20, 81)), length_ds)
+        end = min(start + int(rng.integers(22, 61)), length_ds)
         if end - start < 10:
             return out
         out.append((start, end))

@@ -110,7 +110,7 @@ def _wall(style: UserStyle, height: int, width: int) -> np.ndarray:
     cycles_y = round(math.sin(angle) * 2 * height / period)
     stripes = np.sin(2 * np.pi * (xs * cycles_x / (2 * width) + ys * cycles_y / (2 * height)))
     checker = ((xs // style.checker_px + ys // style.checker_px) % 2) * 2 - 1
-    shade = 1 + contrast * stripes + 0.08 * checker
+    shade = 1 + contrast * stripes + 0.05 * checker
     base = np.asarray(style.background_rgb, dtype=np.float32)
     return np.clip(shade[..., None] * base, 0, 255).astype(np.uint8)
 
@@ -174,7 +174,7 @@ def render_frames(clip: ClipSpec, *, width: int, height: int, fps: int, n_nouns:
     wall = np.tile(_wall(style, height, width), (2, 2, 1))
     side = min(width, height)
     stage = ((width - side) // 2, side, height)
-    radius = 0.11 * side
+    radius = 0.15 * side
     box = math.ceil(radius * 1.6)
     colours = {a.noun: _object_rgb(a.noun, n_nouns, style).astype(np.uint8) for a in clip.actions}
     local_y, local_x = np.mgrid[-box : box + 1, -box : box + 1].astype(np.float32)
