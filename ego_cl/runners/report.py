@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 import structlog
 
 from ego_cl.metrics.blind_baseline import label_window_log
@@ -34,6 +35,7 @@ from ego_cl.runners.report_data import (
     hindsight_dir,
     load_run,
     read_log,
+    unique_labels,
 )
 from ego_cl.runners.report_format import latex_document, render_csv, render_markdown
 from ego_cl.runners.report_sections import MethodResult, report_tables
@@ -104,6 +106,8 @@ def collect(paths: Sequence[str | Path], *, label_window: int | None = 4) -> lis
     """
     runs = [load_run(p) for p in find_run_dirs(paths)]
     runs = [r for r in runs if r.users]
+    labels = unique_labels([r.label for r in runs], [r.path for r in runs])
+    runs = [attrs.evolve(r, label=label) for r, label in zip(runs, labels, strict=True)]
     if not runs:
         raise InputError(f"{', '.join(map(str, paths))}: no run with a finished user (users/<id>/DONE)")
     results, seen_streams = [], set()

@@ -8,8 +8,7 @@ A run directory (``ego_cl.runners.results``) holds ``config.yaml``, ``users/<uid
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,13 @@ __all__ = [
     "load_run",
     "method_label",
     "read_log",
+    "unique_labels",
 ]
 
 log = structlog.get_logger(__name__)
 
 PRETRAINED = "_pretrained"
 """Model id of the pretrained population model in ``hindsight/<model>/<stream>/``."""
-
-_STAMPED = re.compile(r"^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_(?P<slug>.+)$")
 
 
 def is_run_dir(path: Path) -> bool:
@@ -73,18 +71,38 @@ def find_run_dirs(paths: Iterable[str | Path], *, max_depth: int = 4) -> list[Pa
 
 
 def method_label(path: Path, config: Mapping[str, Any]) -> str:
-    """A short name of a run: learner kind plus its overrides (from the directory name).
+    """A short name of a run: the learner kind, plus the grid combination (``GRID_...``
+    directories) or else the learner settings that differ from that kind's defaults.
 
     Example:
-        >>> method_label(Path("runs/x/2025-01-02_03-04-05_learner.lr=0.1"), {"learner": {"kind": "finetune"}})
+        >>> method_label(Path("runs/x/GRID_learner.lr=0.1"), {"learner": {"kind": "finetune"}})
         'finetune [learner.lr=0.1]'
+        >>> method_label(Path("runs/x/2025-01-02_03-04-05_a"), {"learner": {"kind": "finetune", "lr": 0.5}})
+        'finetune [lr=0.5]'
         >>> method_label(Path("runs/x/2025-01-02_03-04-05_defaults"), {"learner": {"kind": "replay"}})
         'replay'
     """
-    kind = str(config.get("learner", {}).get("kind", "finetune"))
-    match = _STAMPED.match(path.name)
-    slug = match["slug"] if match else path.name
-    return kind if slug in ("defaults", "") else f"{kind} [{slug}]"
+    learner = dict(config.get("learner", {}) or {})
+    kind = str(learner.get("kind", "finetune"))
+    if path.name.startswith("GRID_"):
+        return f"{kind} [{path.name[len('GRID_') :]}]"
+    from ego_cl.learners.config import LEARNER_CONFIGS
+    from ego_cl.runners.config import converter
+
+    defaults = converter.unstructure(LEARNER_CONFIGS[kind]()) if kind in LEARNER_CONFIGS else {}
+    changed = [f"{k}={v}" for k, v in learner.items() if k != "kind" and defaults.get(k, object()) != v]
+    return f"{kind} [{', '.join(changed)}]" if changed else kind
+
+
+def unique_labels(labels: Sequence[str], paths: Sequence[Path]) -> list[str]:
+    """Labels made unique by appending the run directory name where two runs share one.
+
+    Example:
+        >>> unique_labels(["a", "a", "b"], [Path("x/r1"), Path("x/r2"), Path("x/r3")])
+        ['a (r1)', 'a (r2)', 'b']
+    """
+    counts = {label: labels.count(label) for label in labels}
+    return [f"{lab} ({p.name})" if counts[lab] > 1 else lab for lab, p in zip(labels, paths, strict=True)]
 
 
 @attrs.frozen(kw_only=True)

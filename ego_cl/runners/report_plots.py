@@ -100,9 +100,10 @@ def plot_running_accuracy(method: MethodResult, path: Path) -> list[Path]:
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(users) :]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(f"Running class-balanced accuracy over the stream: {method.label}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save(fig, path)
 
 

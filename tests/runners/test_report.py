@@ -57,13 +57,15 @@ def test_a_better_method_has_a_positive_oag(tmp_path):
 
 
 def test_written_files_agree_with_the_computed_aggregates(tmp_path):
-    run_dir = make_run(tmp_path, "2025-01-01_00-00-00_learner.lr=0.1")
+    run_dir = make_run(
+        tmp_path, "2025-01-01_00-00-00_learner.lr=0.1", learner={"kind": "finetune", "lr": 0.1}
+    )
     methods = report.collect([run_dir])
     assert [m.blind for m in methods] == [False, True]
     out = tmp_path / "out"
     markdown = report.write_report(methods, out, plots=False)
     assert (out / "summary.md").read_text() == markdown
-    assert "finetune [learner.lr=0.1]" in markdown
+    assert "finetune [lr=0.1]" in markdown
     assert "label window W=4 (blind)" in markdown
     tex = (out / "summary.tex").read_text()
     assert "\\toprule" in tex
@@ -82,8 +84,8 @@ def test_written_files_agree_with_the_computed_aggregates(tmp_path):
 
 def test_grid_parent_gives_one_table_with_the_best_setting_marked(tmp_path):
     grid = tmp_path / "grid"
-    make_run(grid, "learner.lr=0.1", accuracy=0.2, learner={"kind": "finetune", "lr": 0.1})
-    make_run(grid, "learner.lr=0.01", accuracy=0.9, learner={"kind": "finetune", "lr": 0.01})
+    make_run(grid, "GRID_learner.lr=0.1", accuracy=0.2, learner={"kind": "finetune", "lr": 0.1})
+    make_run(grid, "GRID_learner.lr=0.01", accuracy=0.9, learner={"kind": "finetune", "lr": 0.01})
     methods = report.collect([grid])
     assert [m.label for m in methods if not m.blind] == [
         "finetune [learner.lr=0.01]",
@@ -93,7 +95,7 @@ def test_grid_parent_gives_one_table_with_the_best_setting_marked(tmp_path):
     markdown = report.write_report(methods, tmp_path / "out", plots=False)
     assert "| **finetune [learner.lr=0.01]** (best) |" in markdown
     assert (
-        report.default_out_dir([grid / "learner.lr=0.1", grid / "learner.lr=0.01"])
+        report.default_out_dir([grid / "GRID_learner.lr=0.1", grid / "GRID_learner.lr=0.01"])
         == (grid / "report").resolve()
     )
 
@@ -141,10 +143,14 @@ def test_cli_writes_the_report(tmp_path, capsys):
     assert guarded_main(report.main, [str(tmp_path / "missing")]) == 2
 
 
-def test_method_label_uses_the_override_slug(tmp_path):
+def test_labels_name_the_changed_learner_settings_and_stay_unique(tmp_path):
     assert (
-        method_label(tmp_path / "2025-01-01_00-00-00_a=1", {"learner": {"kind": "replay"}}) == "replay [a=1]"
+        method_label(tmp_path / "x", {"learner": {"kind": "replay", "capacity": 8}}) == "replay [capacity=8]"
     )
+    make_run(tmp_path / "p", "2025-01-01_00-00-00_a")
+    make_run(tmp_path / "p", "2025-01-01_00-00-00_b")
+    labels = [m.label for m in report.collect([tmp_path / "p"], label_window=None)]
+    assert labels == ["finetune (2025-01-01_00-00-00_a)", "finetune (2025-01-01_00-00-00_b)"]
 
 
 def test_blind_row_is_the_metrics_packages_label_window_baseline(tmp_path):
