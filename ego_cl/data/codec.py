@@ -2,15 +2,13 @@
 
 ``av`` loads FFmpeg's shared libraries, so it is imported on first use rather than when
 ``ego_cl.data`` is imported: metadata-only work (loading annotations, building splits, planning
-the synthetic dataset) and processes that never decode stay light. The import goes through
-:mod:`importlib`, which also keeps modules that compose ``data`` (``ego_cl.runners``) from
-importing ``av`` transitively as far as the import-layer checks are concerned.
+the synthetic dataset) and processes that never decode stay light. The import-layer contract
+"only data touches av" checks direct imports: ``runners`` may reach ``av`` through ``data``.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from types import ModuleType
 
 __all__ = ["av"]
@@ -19,4 +17,6 @@ __all__ = ["av"]
 @functools.cache
 def av() -> ModuleType:
     """The ``av`` module (imported once, on first call)."""
-    return importlib.import_module("av")
+    import av as _av  # deliberately lazy: loads FFmpeg
+
+    return _av
