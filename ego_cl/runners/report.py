@@ -110,13 +110,15 @@ def collect(paths: Sequence[str | Path], *, label_window: int | None = 4) -> lis
     runs = [attrs.evolve(r, label=label) for r, label in zip(runs, labels, strict=True)]
     if not runs:
         raise InputError(f"{', '.join(map(str, paths))}: no run with a finished user (users/<id>/DONE)")
-    results, seen_streams = [], set()
-    for run in runs:
-        stream_key = repr((run.config.get("data"), run.config.get("stream"), run.users))
-        window = label_window if stream_key not in seen_streams else None
-        seen_streams.add(stream_key)
-        results.extend(_run_results(run, label_window=window))
-    return [r for r in results if not r.blind] + [r for r in results if r.blind]
+    results = [r for run in runs for r in _run_results(run, label_window=label_window)]
+    blind: list[MethodResult] = []
+    for r in (r for r in results if r.blind):  # one blind row per distinct set of streams
+        if all(r.per_user != other.per_user for other in blind):
+            blind.append(r)
+    if len(blind) > 1:
+        labels = {m.run_dir: m.label for m in results if not m.blind}
+        blind = [attrs.evolve(b, label=f"{b.label} [streams of {labels[b.run_dir]}]") for b in blind]
+    return [r for r in results if not r.blind] + blind
 
 
 def default_out_dir(run_dirs: Sequence[Path]) -> Path:
