@@ -54,10 +54,11 @@ def save(fig: plt.Figure, path: Path) -> list[Path]:
 def plot_oag_bars(methods: Sequence[MethodResult], path: Path) -> list[Path]:
     """Per-user OAG bars (class-balanced top-1) per mode, with each method's mean ± SE."""
     users = sorted({u for m in methods for u in m.per_user})
-    fig, axes = plt.subplots(1, 3, figsize=(max(9, 1.1 * (len(users) + 1) * 3), 3.8), squeeze=False)
+    width_in = min(16, max(6, 0.35 * (len(users) + 1) * len(methods) + 2))
+    fig, axes = plt.subplots(3, 1, figsize=(width_in, 8.5), squeeze=False)
     width = 0.8 / max(1, len(methods))
     x = np.arange(len(users) + 1)
-    for ax, mode in zip(axes[0], MODES, strict=True):
+    for ax, mode in zip(axes[:, 0], MODES, strict=True):
         name = f"oag/{mode}/balanced_top1"
         for j, m in enumerate(methods):
             values = [m.per_user.get(u, {}).get(name, np.nan) for u in users]
@@ -67,13 +68,19 @@ def plot_oag_bars(methods: Sequence[MethodResult], path: Path) -> list[Path]:
             ax.bar(x[:-1] + offset, values, width, label=m.label, color=f"C{j}")
             ax.bar(x[-1] + offset, mean, width, yerr=0 if np.isnan(se) else se, capsize=3, color=f"C{j}")
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(x, [*users, "mean ± SE"], rotation=45, ha="right")
+        ax.set_xticks(
+            x,
+            [*users, "mean ± SE"],
+            rotation=45 if len(users) > 8 else 0,
+            ha="right" if len(users) > 8 else "center",
+        )
         ax.set_xlabel("user")
-        ax.set_ylabel("OAG, balanced top-1 (%-points)")
-        ax.set_title(f"{mode}")
-    axes[0][0].legend(fontsize=7, loc="best")
+        ax.set_ylabel("OAG (%-points)")
+        ax.set_title(f"{mode}: class-balanced top-1")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(methods)), fontsize=8)
     fig.suptitle("Online adaptation gain per user (method − frozen pretrained model)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return save(fig, path)
 
 
