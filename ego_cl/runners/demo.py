@@ -19,7 +19,7 @@ from ego_cl.learners.config import FinetuneConfig, ReplayConfig
 from ego_cl.runners.cli import EXIT_FAILED
 from ego_cl.runners.config import PoolConfig, RunConfig, StreamRunConfig
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.plan import ego_cl_home, plan_run, prepare_run_dir, resolve_inputs
+from ego_cl.runners.plan import ego_cl_home, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
 from ego_cl.runners.progress import Progress
 from ego_cl.runners.summary import format_table
 
@@ -63,7 +63,7 @@ def run_demo(base: StreamRunConfig = DEMO_CONFIG) -> int:
     inputs = resolve_inputs(base)
     plans = []
     for overrides, learner in DEMO_METHODS:
-        cfg = attrs.evolve(base, learner=learner)
+        cfg = pin_inputs(attrs.evolve(base, learner=learner), inputs)
         run_dir, cfg = prepare_run_dir(cfg, overrides)
         plans.append(plan_run(cfg, inputs, run_dir))
     n_jobs = len({job.key for plan in plans for job in plan.jobs})

@@ -33,6 +33,20 @@ class _JsonFileSink:
         return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at write time (it may be swapped after configuring,
+    e.g. by pytest's capture or a daemon's redirection), never to a stale, closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(
     level: str = "info",
     log_file: str | Path | None = None,
@@ -44,10 +58,10 @@ def configure_logging(
     Args:
         level: Minimum level name (``debug``, ``info``, ``warning``, ``error``).
         log_file: Also append JSON lines to this file (e.g. ``<run dir>/log.jsonl``).
-        stream: Where console lines go (default ``sys.stderr``).
+        stream: Where console lines go (default: the current ``sys.stderr`` at each write).
         pretty: Force console (True) or JSON (False) rendering; default: console on a TTY.
     """
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     if pretty is None:
         pretty = stream.isatty()
     processors: list[Any] = [

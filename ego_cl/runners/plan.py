@@ -21,7 +21,15 @@ from ego_cl.runners.pool import Job
 from ego_cl.runners.results import UserDir, atomic_write_text, run_dir_name, safe_name
 from ego_cl.types import InputError
 
-__all__ = ["RunPlan", "baseline_key", "ego_cl_home", "plan_run", "prepare_run_dir", "resolve_inputs"]
+__all__ = [
+    "RunPlan",
+    "baseline_key",
+    "ego_cl_home",
+    "pin_inputs",
+    "plan_run",
+    "prepare_run_dir",
+    "resolve_inputs",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +112,19 @@ def resolve_inputs(cfg: StreamRunConfig, *, demo_checkpoint=None) -> Inputs:
     return Inputs(
         ego4d_root=str(root), split_dir=str(split_dir), video_dir=str(video_dir), checkpoint=checkpoint
     )
+
+
+def pin_inputs(cfg: StreamRunConfig, inputs: Inputs) -> StreamRunConfig:
+    """``cfg`` with the resolved input paths written in, so a run's ``config.yaml`` names the exact
+    dataset, split and checkpoint it used (resume, hindsight and reports re-read them from there)."""
+    data = attrs.evolve(
+        cfg.data,
+        ego4d_root=str(Path(inputs.ego4d_root).resolve()),
+        split_dir=str(Path(inputs.split_dir).resolve()),
+        video_dir=str(Path(inputs.video_dir).resolve()),
+    )
+    model = attrs.evolve(cfg.model, checkpoint=str(Path(inputs.checkpoint).resolve()))
+    return attrs.evolve(cfg, data=data, model=model)
 
 
 def _file_digest(path: str | Path) -> str:

@@ -28,7 +28,7 @@ from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.copy_final import copy_final
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.plan import RunPlan, plan_run, prepare_run_dir, resolve_inputs
+from ego_cl.runners.plan import RunPlan, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
 from ego_cl.runners.progress import Progress
 from ego_cl.runners.slurm import dispatch_jobs
 from ego_cl.runners.summary import format_table, summarize
@@ -95,6 +95,8 @@ def run_stream(
         summary = run_stream(cfg)
         summary["oag"]["oag/action/balanced_top1"]  # {"mean": ..., "se": ..., "n_users": ...}
     """
+    if resume is None:
+        cfg = pin_inputs(cfg, resolve_inputs(cfg))
     run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
     configure_logging(log_file=run_dir / "log.jsonl")
     inputs = resolve_inputs(cfg)
