@@ -28,7 +28,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "decode": [],
     "loader": ["--repeats", "1", "--max-samples", "40"],
     "compute": [],
-    "end_to_end": [],
+    "end_to_end": ["--repeats", "1"],
     "upstream": [],
     "scaling": [],
     "memory": [],

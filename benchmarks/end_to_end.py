@@ -48,7 +48,7 @@ from benchmarks.common import (
 # kind: (n_frames, side_px, crop_px) of the stream on CPU.
 INPUTS = {"tiny3d": (8, 64, 64), "x3d_xs": (4, 112, 112)}
 QUICK = {"eval_user_s": 80, "samples": {"tiny3d": 24, "x3d_xs": 8}, "repeats": 1}
-FULL = {"eval_user_s": 400, "samples": {"tiny3d": 160, "x3d_xs": 64}, "repeats": 2}
+FULL = {"eval_user_s": 400, "samples": {"tiny3d": 160, "x3d_xs": 48}, "repeats": 2}
 DATASET = dict(
     n_eval_users=1,
     n_train_users=0,
