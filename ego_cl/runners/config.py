@@ -98,7 +98,10 @@ class PoolConfig:
         processes: ``None`` = one worker process per slot; ``0`` = run in-process (debugging,
             tests, API embedding).
         recycle_after: Replace a worker process after this many users (bounds memory creep).
-        threads_per_slot: torch intra-op threads per worker; ``None`` = cores / slots.
+        threads_per_slot: torch intra-op threads per worker; ``None`` = ``max(1, cores // slots
+            - stream.workers)``: each decode worker process runs 1 torch thread and 1 decoder
+            thread on a core of its own, so a slot's busy threads stay within its share of the
+            cores (no oversubscription). The SLURM backend uses ``slurm.cpus_per_task``.
         backend: ``local`` (the process pool) or ``slurm`` (submitit job array).
         slurm: SLURM settings for ``backend=slurm``.
     """

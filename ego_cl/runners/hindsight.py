@@ -208,6 +208,7 @@ def run_hindsight(
         log_file=str(run_dir / "log.jsonl"),
         on_outcome=on_outcome,
         processes=processes,
+        decode_workers=cfg.stream.workers,
     )
 
 

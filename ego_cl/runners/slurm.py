@@ -134,9 +134,11 @@ def dispatch_jobs(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_progress: Callable[[int, str, int, int], None] | None = None,
     processes: int | None = -1,
+    decode_workers: int = 0,
 ) -> list[Outcome]:
     """Run jobs on ``pool.backend``: the local spawn pool, or a SLURM array (``folder`` =
-    submitit logs when ``pool.slurm.folder`` is unset). ``processes=-1`` = ``pool.processes``."""
+    submitit logs when ``pool.slurm.folder`` is unset). ``processes=-1`` = ``pool.processes``;
+    ``decode_workers``: decode processes per job (lowers the default torch threads per slot)."""
     if pool.backend == "slurm":
         slurm_folder = Path(pool.slurm.folder) if pool.slurm.folder else folder
         return run_jobs_slurm(
@@ -150,6 +152,7 @@ def dispatch_jobs(
         processes=pool.processes if processes == -1 else processes,
         recycle_after=pool.recycle_after,
         threads_per_slot=pool.threads_per_slot,
+        decode_workers=decode_workers,
         log_file=log_file,
         on_outcome=on_outcome,
         on_progress=on_progress,

@@ -69,6 +69,7 @@ def run_plans(
             log_file=str(plans[0].run_dir / "log.jsonl"),
             on_outcome=on_outcome,
             on_progress=progress.update,
+            decode_workers=cfg.stream.workers,  # the default torch threads leave them their cores
         )
     failed = {o.key: o for o in outcomes if not o.ok}
     summaries = [summarize(plan, failed) for plan in plans]

@@ -32,6 +32,8 @@ class StreamConfig:
         shuffle_seed: If set, one seeded shuffle of the stream (the IID control).
         max_samples: Keep only the first N samples of each stream (smoke runs).
         workers: Decoding worker processes for the online stream (0 = in the main process).
+            Each runs 1 torch thread and 1 decoder thread; the runner's default torch threads
+            per pool slot subtract them (``pool.threads_per_slot``).
         fetch_workers: Decoding worker processes for replay fetches (0 = in the main process).
         predict_workers: Decoding worker processes for whole-stream prediction (hindsight).
         prefetch_batches: How many batches the loader decodes ahead.
