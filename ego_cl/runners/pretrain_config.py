@@ -65,7 +65,7 @@ class PretrainClipConfig:
     train_max_side_px: int = attrs.field(default=80, validator=_positive)
     crop_px: int = attrs.field(default=64, validator=_positive)
     eval_side_px: int = attrs.field(default=64, validator=_positive)
-    flip_p: float = attrs.field(default=0.5, validator=[_nonneg, attrs.validators.le(1)])
+    flip_p: float = attrs.field(default=0.0, validator=[_nonneg, attrs.validators.le(1)])
 
     def __attrs_post_init__(self) -> None:
         if not self.crop_px <= self.train_min_side_px <= self.train_max_side_px:
@@ -93,7 +93,7 @@ class PretrainOptimConfig:
         channels_last: ``channels_last_3d`` memory format; CUDA only.
     """
 
-    epochs: int = attrs.field(default=8, validator=_positive)
+    epochs: int = attrs.field(default=12, validator=_positive)
     batch_size: int = attrs.field(default=16, validator=_positive)
     accumulate: int = attrs.field(default=1, validator=_positive)
     lr: float = attrs.field(default=0.05, validator=_positive)

@@ -65,8 +65,11 @@ def test_pytorchvideo_kinds_give_pooled_features_and_logits_on_tiny_clips(kind):
     net = build_network(kind, n_verbs=5, n_nouns=6)
     clips = torch.randn(2, 3, n_frames, 32, 32)
     before = clips.clone()
-    verb, noun = net(clips)
-    (verb.sum() + noun.sum()).backward()
+    with torch.set_grad_enabled(kind != "slowfast_r101"):  # r101 backward: too slow for the quick suite
+        verb, noun = net(clips)
+    if verb.requires_grad:
+        (verb.sum() + noun.sum()).backward()
+        assert net.head.verb.weight.grad is not None
     assert net.feature_dim == feature_dim
     assert verb.shape == (2, 5)
     assert noun.shape == (2, 6)
@@ -112,6 +115,7 @@ def test_x3d_xs_at_its_native_size():
     assert verb.shape == (1, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["x3d_s", "slowfast_r50", "slowfast_r101"])
 def test_big_kinds_at_their_native_size(kind):
     spec = NETWORK_INPUTS[kind]
