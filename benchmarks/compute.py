@@ -3,9 +3,12 @@
 One step = forward, action loss (CE verb + CE noun), backward and an SGD step on random clips of
 the network's input size (``--quick``: tiny inputs and few steps for the big networks on CPU);
 inference samples/s (eval mode, no grad) is measured alongside. On CUDA the step runs in float16
-autocast with ``channels_last_3d`` (as pretraining does).
+autocast with ``channels_last_3d`` (as pretraining does). Torch threads default to what one pool
+slot gets beside its decode worker (``slot_threads``: 1 on 2 cores), the thread count of the
+runner and of the ``end_to_end`` bound (2 OpenMP threads on the shared 2-core box measured
+15-50x slower than 1: spin-waiting under contention).
 
-    python -m benchmarks.compute [--quick] [--device cpu|cuda] [--kinds tiny3d,x3d_xs]
+    python -m benchmarks.compute [--quick] [--device cpu|cuda] [--kinds tiny3d,x3d_xs] [--threads N]
 
 Prints a table and writes ``benchmarks/results/compute.json`` (machine, versions, params and
 raw per-step timings with min/median/max).
@@ -23,19 +26,24 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import cpu_count
 from ego_cl.learners.losses import action_losses
 from ego_cl.learners.networks import NETWORK_INPUTS, NETWORK_KINDS, build_network
+from ego_cl.runners.pool import slot_threads
+from ego_cl.streams.config import StreamConfig
 from ego_cl.types import Target
 
 RESULTS = Path(__file__).parent / "results" / "compute.json"
 
 # kind: (batch, frames, crop_px, steps) per mode; None = the network's native input size.
+# Full: native inputs; few steps for the big networks (one CPU step of a SlowFast at 32x224² takes
+# 10-25 s on 2 shared cores: indicative only, the real bound of those is a GPU, see ``--device cuda``).
 FULL = {
-    "tiny3d": (8, None, None, 20),
-    "x3d_xs": (4, None, None, 6),
-    "x3d_s": (2, None, None, 3),
-    "slowfast_r50": (2, None, None, 3),
-    "slowfast_r101": (2, None, None, 2),
+    "tiny3d": (8, None, None, 12),
+    "x3d_xs": (4, None, None, 3),
+    "x3d_s": (2, None, None, 2),
+    "slowfast_r50": (2, None, None, 1),
+    "slowfast_r101": (1, None, None, 1),
 }
 QUICK = {
     "tiny3d": (8, None, None, 8),
@@ -109,7 +117,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny inputs / few steps for the big networks")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--kinds", default=",".join(NETWORK_KINDS), help="comma-separated network kinds")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: a pool slot's)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads or slot_threads(cpu_count(), 1, StreamConfig().workers))
     device = torch.device(args.device)
     plan = GPU if device.type == "cuda" else QUICK if args.quick else FULL
     rows = []

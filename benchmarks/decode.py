@@ -47,7 +47,7 @@ WINDOW_S = Fraction(64, 30)
 N_FRAMES = 32
 SHORT_SIDE = 320
 QUICK = {"size": (1280, 720), "seconds": 12, "clips": 4}
-FULL = {"size": (1920, 1080), "seconds": 30, "clips": 10}
+FULL = {"size": (1920, 1080), "seconds": 20, "clips": 6}
 
 
 def make_source(path: Path, size: tuple[int, int], seconds: int, seed: int = 0) -> None:

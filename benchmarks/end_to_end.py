@@ -1,8 +1,9 @@
 """End-to-end stream throughput of the runner vs the compute-only bound of the same steps.
 
 One synthetic evaluation user (``ego_cl.runners.synth``, 224x128 H.264), a randomly initialised
-network, ``learner.kind=finetune``, batch 4, one pool slot with ``T`` torch threads and the default
-decode worker:
+network, ``learner.kind=finetune``, batch 4, one pool slot with the default decode worker and
+``T`` torch threads (default: the pool's own, ``max(1, cores // slots - stream.workers)``, i.e. 1
+on 2 cores: the decode worker keeps the other core):
 
 - ``runner``: :func:`ego_cl.runners.stream.run_stream` (the real pool, loader, predict → log →
   metrics → learn loop, Parquet parts, checkpoints, ``DONE``); clips/s = stream samples / the
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -48,7 +50,7 @@ from benchmarks.common import (
 # kind: (n_frames, side_px, crop_px) of the stream on CPU.
 INPUTS = {"tiny3d": (8, 64, 64), "x3d_xs": (4, 112, 112)}
 QUICK = {"eval_user_s": 80, "samples": {"tiny3d": 24, "x3d_xs": 8}, "repeats": 1}
-FULL = {"eval_user_s": 400, "samples": {"tiny3d": 160, "x3d_xs": 48}, "repeats": 2}
+FULL = {"eval_user_s": 600, "samples": {"tiny3d": 200, "x3d_xs": 64}, "repeats": 2}
 DATASET = dict(
     n_eval_users=1,
     n_train_users=0,
@@ -62,9 +64,13 @@ DATASET = dict(
 )
 
 
-def overrides_for(root: Path, checkpoint: Path, out: Path, kind: str, n: int, threads: int) -> list[str]:
+def overrides_for(
+    root: Path, checkpoint: Path, out: Path, kind: str, n: int, threads: int | None
+) -> list[str]:
     frames, side, crop = INPUTS[kind]
+    pinned = [] if threads is None else [f"pool.threads_per_slot={threads}"]
     return [
+        *pinned,
         f"data.ego4d_root={root}",
         f"model.kind={kind}",
         f"model.checkpoint={checkpoint}",
@@ -80,12 +86,12 @@ def overrides_for(root: Path, checkpoint: Path, out: Path, kind: str, n: int, th
         f"stream.crop_px={crop}",
         "pool.devices=[cpu]",
         "pool.users_per_device=1",
-        f"pool.threads_per_slot={threads}",
     ]
 
 
-def compute_bound(cfg, threads: int) -> tuple[list[float], int]:
-    """Per-batch seconds of predict + learn over the user's batches, decoded into memory first."""
+def compute_bound(cfg, threads: int) -> tuple[list[float], float]:
+    """Per-batch seconds of predict + learn over the user's batches, decoded into memory first;
+    and the seconds that decoding took (the loader's worker start included)."""
     from ego_cl.runners.build import build_user_parts
     from ego_cl.runners.job import load_inputs
     from ego_cl.runners.plan import resolve_inputs
@@ -104,7 +110,9 @@ def compute_bound(cfg, threads: int) -> tuple[list[float], int]:
         seen_verbs=loaded.seen_verbs,
         seen_nouns=loaded.seen_nouns,
     )
+    started = time.perf_counter()
     batches = list(parts.batches(0))
+    decode_s = time.perf_counter() - started
     learner = parts.learner
     times = []
     for batch in batches:
@@ -112,7 +120,7 @@ def compute_bound(cfg, threads: int) -> tuple[list[float], int]:
         learner.predict(batch.without_labels())
         learner.learn(batch)
         times.append(time.perf_counter() - started)
-    return times, sum(len(b.indices) for b in batches)
+    return times, decode_s
 
 
 def runner(cfg, overrides: list[str]) -> dict:
@@ -161,13 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short streams, one repeat")
     parser.add_argument("--kinds", default="tiny3d,x3d_xs", help="comma-separated network kinds")
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=cpu_count(), help="torch threads of the slot")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads of the slot (default: the pool's rule)"
+    )
     args = parser.parse_args(argv)
     setting = QUICK if args.quick else FULL
     repeats = args.repeats or setting["repeats"]
     from ego_cl.runners.config import StreamRunConfig, load_config
+    from ego_cl.runners.pool import slot_threads
 
     rows, results = [], {}
+    load_start = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="ego_cl_bench_e2e_") as tmp:
         home = Path(tmp)
         started = time.perf_counter()
@@ -176,13 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.kinds.split(","):
             checkpoint = random_checkpoint(root, home / f"{kind}.pt", kind)
             n = setting["samples"][kind]
-            bound_s, steady_bound_s, stream_s, steady_s, wall_s = [], [], [], [], []
+            bound_s, steady_bound_s, stream_s, steady_s, wall_s, decode_s = [], [], [], [], [], []
             n_run = n_steady = 0
             for r in range(repeats):  # interleaved, so load changes hit both sides alike
                 overrides = overrides_for(root, checkpoint, home / "runs", kind, n, args.threads)
                 overrides.append(f"run.experiment={kind}-{r}")
                 cfg = load_config(StreamRunConfig, overrides=overrides)
-                times, _ = compute_bound(cfg, args.threads)
+                threads = args.threads or slot_threads(cpu_count(), 1, cfg.stream.workers)
+                times, decoded = compute_bound(cfg, threads)
+                decode_s.append(decoded)
                 got = runner(cfg, overrides)
                 n_run = got["n"]
                 seconds, n_steady = steady_runner(got["timeline"], n_run)
@@ -208,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
                 "n_steady": n_steady,
                 "input": dict(zip(("n_frames", "side_px", "crop_px"), INPUTS[kind])),
                 "bound_seconds": stats(bound_s),
+                "decode_seconds": stats(decode_s),
+                "decode_s_per_clip": statistics.median(decode_s) / n_run,
+                "compute_cpu_s_per_clip": threads * statistics.median(bound_s) / n_run,
                 "runner_stream_seconds": stats(stream_s),
                 "runner_wall_seconds": stats(wall_s),
                 "steady_bound_seconds": stats(steady_bound_s),
@@ -222,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_steady": steady / steady_bound,
             }
             rows.append((kind, n_run, bound, stream, stream / bound, wall / bound, steady / steady_bound))
-    print(f"\nend-to-end (finetune, batch 4, {args.threads} torch threads, 1 slot)")
+    print(f"\nend-to-end (finetune, batch 4, {threads} torch threads, 1 slot)")
     print_table(
         ("kind", "clips", "bound clips/s", "runner clips/s", "ratio", "wall ratio", "steady-state ratio"),
         rows,
@@ -235,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                 ">= 0.9",
                 r["ratio"] >= 0.9,
                 f"{r['runner_clips_per_s']:.2f} vs {r['bound_clips_per_s']:.2f} clips/s; "
-                f"with worker spawn + input loading {r['ratio_wall']:.2f}",
+                f"with worker spawn + input loading {r['ratio_wall']:.2f}; per clip: decode "
+                f"{r['decode_s_per_clip']:.3f} s (1 worker), compute {r['compute_cpu_s_per_clip']:.3f} "
+                f"CPU-s ({threads} thread(s)); load {load_start}",
             )
             for kind, r in results.items()
         ]
@@ -254,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     params = {
         "quick": args.quick,
         "repeats": repeats,
-        "threads": args.threads,
+        "threads": threads,
+        "loadavg_1m_start": load_start,
         "batch_size": 4,
         "learner": "finetune",
         "dataset": {**DATASET, "eval_user_s": setting["eval_user_s"]},

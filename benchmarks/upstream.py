@@ -55,8 +55,10 @@ FULL = {"source": (1280, 720), "cache_side": 320, "eval_user_s": 80, "samples": 
 UPSTREAM_WORKERS = 2  # DATA_LOADER.NUM_WORKERS of the original SGD configs
 
 
-def _overrides(root: Path, checkpoint: Path, video_dir: Path, n: int, threads: int) -> list[str]:
+def _overrides(root: Path, checkpoint: Path, video_dir: Path, n: int, threads: int | None) -> list[str]:
+    pinned = [] if threads is None else [f"pool.threads_per_slot={threads}"]
     return [
+        *pinned,
         f"data.ego4d_root={root}",
         f"data.video_dir={video_dir}",
         f"model.kind={KIND}",
@@ -68,7 +70,6 @@ def _overrides(root: Path, checkpoint: Path, video_dir: Path, n: int, threads: i
         f"stream.n_frames={N_FRAMES}",
         f"stream.side_px={SIDE}",
         f"stream.crop_px={CROP}",
-        f"pool.threads_per_slot={threads}",
     ]
 
 
@@ -259,13 +260,19 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.upstream", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--quick", action="store_true", help="360p source, 12 clips")
-    parser.add_argument("--threads", type=int, default=cpu_count(), help="torch threads of the learner")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads of the learner (default: ours the pool's rule, cores - stream.workers; "
+        "upstream torch's default, all cores, as the original)",
+    )
     args = parser.parse_args(argv)
     setting = QUICK if args.quick else FULL
-    torch.set_num_threads(args.threads)
     import pytorchvideo.data.labeled_video_dataset  # noqa: F401  (import cost outside the timings)
 
     from ego_cl.runners.config import StreamRunConfig, load_config
+    from ego_cl.runners.pool import slot_threads
     from ego_cl.runners.resize import build_cache
 
     width, height = setting["source"]
@@ -296,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             StreamRunConfig, overrides=_overrides(root, checkpoint, source_dir, setting["samples"], 1)
         )
         _, n_clips = upstream_windows(probe, _parts(probe)[1], setting["samples"])
-        runs, keys = {}, {}
+        runs, keys, threads = {}, {}, {}
         for pipeline, video in (
             ("upstream", "source"),
             ("ours", "source"),
@@ -306,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             video_dir = source_dir if video == "source" else cache_dir
             overrides = _overrides(root, checkpoint, video_dir, n_clips, args.threads)
             cfg = load_config(StreamRunConfig, overrides=overrides)
+            default = slot_threads(cpu_count(), 1, cfg.stream.workers) if pipeline == "ours" else cpu_count()
+            threads[pipeline] = args.threads or default
+            torch.set_num_threads(threads[pipeline])
             if pipeline == "ours":
                 times, samples, total = run_ours(cfg)
             else:
@@ -374,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "cache_short_side": setting["cache_side"],
         "samples": setting["samples"],
         "upstream_workers": UPSTREAM_WORKERS,
-        "threads": args.threads,
+        "threads": threads,
         "prep_s": prep_s,
         "cache_build_s": cache_s,
     }
