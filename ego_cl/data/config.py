@@ -81,7 +81,10 @@ class SyntheticConfig:
         overlap_share: Share of annotations that start before the previous one ends.
         n_unseen_pairs: (verb, noun) pairs that only evaluation users perform.
         val_share: Share of clips written to ``fho_lta_val.json`` instead of train.
-        shift: Strength of the per-user domain shift (0 = every user looks alike).
+        shift: Strength of the per-user domain shift (0 = every user looks alike). At 1.0 a
+            user's hue rotation reaches a neighbouring noun's colour, so a population model cannot
+            recognise nouns on a new user at all; 0.5 (the default) leaves the population model
+            well above chance while adapting to the user still pays (measured in the demo).
         crf: x264 constant rate factor.
         gop: Keyframe interval in frames.
     """
@@ -107,7 +110,7 @@ class SyntheticConfig:
     )
     n_unseen_pairs: int = attrs.field(default=3, validator=attrs.validators.ge(0))
     val_share: float = attrs.field(default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
-    shift: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
+    shift: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     crf: int = attrs.field(default=28, validator=[attrs.validators.ge(0), attrs.validators.le(51)])
     gop: int = attrs.field(default=60, validator=attrs.validators.ge(1))
 
