@@ -68,8 +68,9 @@ def test_missing_garbage_and_non_dict_files_are_input_errors(tmp_path):
         read_checkpoint(tmp_path / "nope.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"this is not a checkpoint")
-    with pytest.raises(InputError, match=r"garbage\.pt"):
+    with pytest.raises(InputError, match=r"garbage\.pt: not a torch checkpoint") as info:
         read_checkpoint(garbage)
+    assert not isinstance(info.value, UnsafeCheckpointError)  # a text file is not an unsafe pickle
     listy = tmp_path / "list.pt"
     torch.save([torch.zeros(1)], listy)
     with pytest.raises(InputError, match="dict"):
