@@ -24,7 +24,9 @@ class MetricsConfig:
     """
 
     top_k: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    near_future_k: int | None = None
+    near_future_k: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
     past_eval: bool = False
     past_window: int = attrs.field(default=64, validator=attrs.validators.ge(1))
     past_batch_size: int = attrs.field(default=8, validator=attrs.validators.ge(1))

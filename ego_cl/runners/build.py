@@ -33,7 +33,7 @@ from ego_cl.metrics.metric_set import MetricSet
 from ego_cl.metrics.prediction_log import prediction_log_columns
 from ego_cl.protocols import Learner, StreamSource
 from ego_cl.runners.config import StreamRunConfig
-from ego_cl.runners.loop import PastWindow
+from ego_cl.runners.loop import NearFuture, PastWindow
 from ego_cl.runners.user import UserParts
 from ego_cl.streams.config import StreamConfig
 from ego_cl.streams.loader import StreamLoader
@@ -206,6 +206,11 @@ def build_user_parts(
     past = (
         PastWindow(fetch=fetch, window=m.past_window, batch_size=m.past_batch_size) if m.past_eval else None
     )
+    future = (
+        NearFuture(fetch=fetch, offset=m.near_future_k, n_samples=len(stream.samples))
+        if m.near_future_k is not None
+        else None
+    )
     return UserParts(
         user_id=user_id,
         learner=learner_obj,
@@ -214,6 +219,7 @@ def build_user_parts(
         log_columns=partial(log_columns, k=m.top_k),
         n_samples=len(stream.samples),
         past=past,
+        near_future=future,
         learn_every=cfg.run.learn_every,
         time_budget_s=cfg.run.time_budget_s,
     )

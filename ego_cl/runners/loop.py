@@ -27,7 +27,7 @@ import torch
 from ego_cl.protocols import Learner
 from ego_cl.types import Batch, LabelLeakError, LearnStats, Prediction
 
-__all__ = ["LoopState", "PastWindow", "StepRecord", "online_loop"]
+__all__ = ["LoopState", "NearFuture", "PastWindow", "StepRecord", "online_loop"]
 
 LogColumns = Callable[[Prediction, Batch, int], Mapping[str, Sequence[Any]]]
 """``log_columns(prediction, labelled_batch, step)``: per-sample prediction-log columns (including
@@ -69,6 +69,23 @@ class PastWindow:
     batch_size: int = 8
 
 
+@attrs.frozen(kw_only=True)
+class NearFuture:
+    """Near-future evaluation before each update: the model that has not yet learned batch ``t``
+    predicts samples ``i + offset`` of the batch's indices ``i`` (Rapid Adaptation in OCL, "are we
+    evaluating it right?"); off unless given. Pick ``offset`` past the correlated neighbourhood.
+
+    Attributes:
+        fetch: Returns the labelled batch of the given stream indices.
+        offset: How many samples ahead (>= 1).
+        n_samples: Stream length (indices past the end are skipped).
+    """
+
+    fetch: Callable[[Sequence[int]], Batch]
+    offset: int = attrs.field(validator=attrs.validators.ge(1))
+    n_samples: int
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class StepRecord:
     """What happened at one batch.
@@ -79,6 +96,7 @@ class StepRecord:
         stats: What ``learn`` returned (``{}`` when the step did not learn).
         learned: Whether ``learn`` ran on this batch (compute budget).
         past_log: Log columns of the post-update past-window evaluation, or ``None``.
+        future_log: Log columns of the pre-update near-future evaluation, or ``None``.
         state: Loop state after this step (checkpoint together with the learner).
     """
 
@@ -88,6 +106,7 @@ class StepRecord:
     learned: bool
     past_log: Mapping[str, Sequence[Any]] | None
     state: LoopState
+    future_log: Mapping[str, Sequence[Any]] | None = None
 
 
 def online_loop(
@@ -100,6 +119,7 @@ def online_loop(
     learn_every: int = 1,
     time_budget_s: float | None = None,
     past: PastWindow | None = None,
+    near_future: NearFuture | None = None,
     paranoid: bool = False,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Iterator[StepRecord]:
@@ -117,6 +137,7 @@ def online_loop(
             by skipping ``learn`` on later batches (RealtimeOCL-style). Wall-clock dependent,
             so such runs are not bit-reproducible.
         past: Evaluate the updated model on recent past samples after each learned step.
+        near_future: Before each update, predict the samples ``offset`` ahead of the batch.
         paranoid: Also verify that ``predict`` changes no state and that ``learn`` does not
             rewrite returned predictions (slow: copies the state dict twice per batch).
         clock: Seconds counter for the time budget (injectable for tests).
@@ -133,6 +154,9 @@ def online_loop(
         frozen_pred = _clone(prediction) if paranoid else None
         log = log_columns(prediction, batch, step)  # fixed before any label reaches the learner
         metrics.update(prediction, batch)
+        future_log = (
+            _near_future_eval(learner, near_future, batch, step, log_columns) if near_future else None
+        )
         learned = step % learn_every == 0 and debt_s <= 0.0
         stats: LearnStats = {}
         if learned:
@@ -153,6 +177,7 @@ def online_loop(
             learned=learned,
             past_log=past_log,
             state=LoopState(next_step=step, debt_s=debt_s),
+            future_log=future_log,
         )
 
 
@@ -161,9 +186,30 @@ def _past_eval(
 ) -> dict[str, list[Any]]:
     first = int(batch.indices[0])
     indices = list(range(max(0, first - past.window), first))
+    return _predict_log(learner, past.fetch, indices, past.batch_size, step, log_columns)
+
+
+def _near_future_eval(
+    learner: Learner, future: NearFuture, batch: Batch, step: int, log_columns: LogColumns
+) -> dict[str, list[Any]] | None:
+    indices = [int(i) + future.offset for i in batch.indices if int(i) + future.offset < future.n_samples]
+    if not indices:
+        return None
+    return _predict_log(learner, future.fetch, indices, len(indices), step, log_columns)
+
+
+def _predict_log(
+    learner: Learner,
+    fetch: Callable[[Sequence[int]], Batch],
+    indices: Sequence[int],
+    batch_size: int,
+    step: int,
+    log_columns: LogColumns,
+) -> dict[str, list[Any]]:
+    """Predict ``indices`` (label-free) in chunks and return their log columns for ``step``."""
     out: dict[str, list[Any]] = {}
-    for i in range(0, len(indices), past.batch_size):
-        chunk = past.fetch(indices[i : i + past.batch_size])
+    for i in range(0, len(indices), batch_size):
+        chunk = fetch(indices[i : i + batch_size])
         columns = log_columns(learner.predict(chunk.without_labels()), chunk, step)
         for key, values in columns.items():
             out.setdefault(key, []).extend(values)

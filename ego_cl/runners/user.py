@@ -21,8 +21,9 @@ import numpy as np
 import structlog
 import torch
 
+from ego_cl.metrics.near_future import near_future_metrics
 from ego_cl.protocols import Learner
-from ego_cl.runners.loop import LogColumns, LoopState, PastWindow, online_loop
+from ego_cl.runners.loop import LogColumns, LoopState, NearFuture, PastWindow, online_loop
 from ego_cl.runners.results import UserDir
 from ego_cl.types import Batch
 
@@ -55,6 +56,7 @@ class UserParts:
         log_columns: Prediction-log row function.
         n_samples: Stream length in samples.
         past: Past-window evaluation, or ``None``.
+        near_future: Near-future evaluation, or ``None``.
         learn_every: Learn on every n-th batch only.
         time_budget_s: Per-batch learning time budget, or ``None``.
     """
@@ -66,6 +68,7 @@ class UserParts:
     log_columns: LogColumns
     n_samples: int
     past: PastWindow | None = None
+    near_future: NearFuture | None = None
     learn_every: int = 1
     time_budget_s: float | None = None
 
@@ -148,7 +151,7 @@ def stream_user(
     started = time.perf_counter()
     state = _resume(parts, udir, seed)
     writer = _tb_writer(tb_dir)
-    pending: dict[str, dict[str, list[Any]]] = {"predictions": {}, "past": {}}
+    pending: dict[str, dict[str, list[Any]]] = {"predictions": {}, "past": {}, "future": {}}
     part_first = state.next_step
     step = state.next_step - 1
     records = online_loop(
@@ -160,6 +163,7 @@ def stream_user(
         learn_every=parts.learn_every,
         time_budget_s=parts.time_budget_s,
         past=parts.past,
+        near_future=parts.near_future,
         paranoid=paranoid,
     )
     for record in records:
@@ -169,6 +173,8 @@ def stream_user(
         _extend(pending["predictions"], record.log)
         if record.past_log is not None:
             _extend(pending["past"], record.past_log)
+        if record.future_log is not None:
+            _extend(pending["future"], record.future_log)
         if writer is not None:
             for key, value in record.stats.items():
                 writer.add_scalar(f"learn/{key}", value, step)
@@ -185,7 +191,7 @@ def stream_user(
         "user_id": parts.user_id,
         "n_samples": parts.n_samples,
         "n_batches": step + 1,
-        "metrics": {k: float(v) for k, v in parts.metrics.get().items()},
+        "metrics": {k: float(v) for k, v in parts.metrics.get().items()} | _near_future_metrics(udir),
         "seconds": round(time.perf_counter() - started, 3),
         "resumed_at": state.next_step,
     }
@@ -194,6 +200,15 @@ def stream_user(
     udir.write_json("summary.json", summary)
     udir.mark_done()
     return summary
+
+
+def _near_future_metrics(udir: UserDir) -> dict[str, float]:
+    """``near_future/...`` values from the saved near-future log (empty when it was off)."""
+    table = udir.read_log("future")
+    if table is None or table.num_rows == 0:
+        return {}
+    top_k = len(table.column("verb_topk")[0])  # the width the log was written with (metrics.top_k)
+    return {k: float(v) for k, v in near_future_metrics(table, k=top_k).items()}
 
 
 def _resume(parts: UserParts, udir: UserDir, seed: int) -> LoopState:

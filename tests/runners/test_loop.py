@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ego_cl.runners.loop import LoopState, PastWindow, online_loop
+from ego_cl.runners.loop import LoopState, NearFuture, PastWindow, online_loop
 from ego_cl.types import Batch, LabelLeakError, Prediction
 from tests.runners.fakes import (
     N_NOUNS,
@@ -188,3 +188,47 @@ def test_past_window_evaluates_recent_seen_samples_after_learning():
     assert records[0].past_log == {}
     assert records[1].past_log["index"] == [0, 1, 2, 3]
     assert records[3].past_log["index"] == [6, 7, 8, 9, 10, 11]
+
+
+def _fetcher(batches):
+    from ego_cl.types import Target
+
+    by_index = {int(i): (b, k) for b in batches for k, i in enumerate(b.indices)}
+
+    def fetch(indices):
+        rows = [by_index[i] for i in indices]
+        clips = torch.stack([b.clips[k] for b, k in rows])
+        labels = [b.target.label_sets()[k] for b, k in rows]
+        return Batch(indices=torch.tensor(list(indices)), clips=clips, target=Target.from_label_sets(labels))
+
+    return fetch
+
+
+def test_near_future_predicts_samples_ahead_before_the_update():
+    calls = []
+    batches = make_batches(10, 4)  # batches of 4, 4, 2 samples
+    records = list(
+        online_loop(
+            RecordingLearner(calls),
+            batches,
+            RecordingMetric(calls),
+            log_columns=log_columns,
+            near_future=NearFuture(fetch=_fetcher(batches), offset=5, n_samples=10),
+        )
+    )
+    assert records[0].future_log["index"] == [5, 6, 7, 8]
+    assert records[1].future_log["index"] == [9]
+    assert records[2].future_log is None  # nothing 5 ahead of samples 8, 9
+    assert set(records[0].future_log["step"]) == {0}
+    # batch 0: predict, metric, near-future predict (label-free), then learn
+    assert calls[:4] == [
+        ("predict", 0, True),
+        ("metric", 0, False),
+        ("predict", 5, True),
+        ("learn", 0, False),
+    ]
+
+
+def test_near_future_offset_must_be_positive():
+    with pytest.raises(ValueError, match="offset"):
+        NearFuture(fetch=lambda idx: None, offset=0, n_samples=3)
