@@ -115,6 +115,20 @@ class PoolConfig:
     slurm: SlurmConfig = SlurmConfig()
 
 
+UserIds = typing.NewType("UserIds", tuple)
+"""A list of participant ids. Ids are strings, but ``run.users=[68, 265]`` is what people type,
+so integers are accepted here (and only here) and turned into strings."""
+
+
+def _structure_user_ids(value: Any, _: type) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise TypeError(f"expected a list of user ids, got {value!r}")
+    bad = [v for v in value if isinstance(v, bool) or not isinstance(v, int | str)]
+    if bad:
+        raise TypeError(f"expected user ids (strings or integers), got {bad[0]!r}")
+    return tuple(str(v) for v in value)
+
+
 @attrs.frozen(kw_only=True)
 class RunConfig:
     """Where results go and how the run is driven.
@@ -142,7 +156,7 @@ class RunConfig:
     out_dir: str = "runs"
     experiment: str = "default"
     seed: int = 0
-    users: tuple[str, ...] | None = None
+    users: UserIds | None = None
     checkpoint_every: int = attrs.field(default=50, validator=attrs.validators.gt(0))
     baseline: bool = True
     timestamp: str | None = None
@@ -218,6 +232,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(LearnerConfig, _structure_learner)
+    conv.register_structure_hook(UserIds, _structure_user_ids)
     return conv
 
 

@@ -153,3 +153,11 @@ def test_cli_bad_key_exits_2_with_one_line(arg, key):
     assert len(lines) == 1
     assert key in lines[0]
     assert "Traceback" not in out.stderr
+
+
+def test_user_ids_accept_integers_as_people_type_them():
+    cfg = load_config(StreamRunConfig, overrides=["run.users=[68, '265', x]"])
+    assert cfg.run.users == ("68", "265", "x")
+    for bad, needle in [("run.users=5", "list of user ids"), ("run.users=[1.5]", "got 1.5")]:
+        with pytest.raises(ConfigError, match=needle):
+            load_config(StreamRunConfig, overrides=[bad])

@@ -185,3 +185,35 @@ def test_unreadable_checkpoint_and_missing_videos_are_clear_errors(tiny, tmp_pat
     assert guarded_main(main, _overrides((data, tiny[1]), tmp_path, "run.timestamp=x")) == 2
     err = capsys.readouterr().err
     assert "split does not match the videos" in err or victim.name in err
+
+
+def test_near_future_and_past_window_logs_land_next_to_the_predictions(tiny, tmp_path):
+    summary = _run(
+        tiny,
+        tmp_path,
+        "pool.processes=0",
+        "run.baseline=false",
+        "metrics.near_future_k=4",
+        "metrics.past_eval=true",
+        "metrics.past_window=4",
+        "run.users=[" + ",".join(_first_user(tiny)) + "]",
+    )
+    assert summary["failed"] == []
+    udir = UserDir(next((Path(summary["run_dir"]) / "users").iterdir()))
+    future = udir.read_log("future")
+    past = udir.read_log("past")
+    predictions = udir.read_log("predictions")
+    n = predictions.num_rows
+    # every sample i >= 4 is predicted once, 4 samples before it is learned, at the step of i - 4
+    assert sorted(future.column("index").to_pylist()) == list(range(4, n))
+    assert past.num_rows > 0
+    metrics = udir.read_json("metrics.json")
+    assert 0.0 <= metrics["near_future/action/top1"] <= 100.0
+
+
+def _first_user(tiny) -> list[str]:
+    from ego_cl.data.usersplit import find_split_file, load_user_split
+
+    root, _ = tiny
+    split = load_user_split(find_split_file(root / "usersplits", "test"))
+    return [sorted(split.users)[0]]
