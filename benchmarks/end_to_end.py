@@ -156,10 +156,18 @@ def runner(cfg, overrides: list[str]) -> dict:
 
 
 def steady_runner(timeline: list[tuple[float, int]], n: int) -> tuple[float, int]:
-    """``(seconds, samples)`` from the first report at or past a quarter of the stream to the end."""
+    """``(seconds, samples)`` from the first report at or past a quarter of the stream to the end.
+
+    A stream too short for more than one progress report past that point (``--quick`` on a fast
+    machine) falls back to the whole timeline; with a single report the window is undefined and
+    the seconds are ``nan`` (the steady-state ratio then reads ``nan``, never a crash).
+    """
     first = next((p for p in timeline if p[1] >= n // 4), timeline[0])
     last = timeline[-1]
-    return last[0] - first[0], last[1] - first[1]
+    if last[0] <= first[0]:
+        first = timeline[0]
+    seconds = last[0] - first[0]
+    return (seconds if seconds > 0 else float("nan")), last[1] - first[1]
 
 
 def main(argv: list[str] | None = None) -> int:
