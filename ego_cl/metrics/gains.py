@@ -20,7 +20,15 @@ import numpy as np
 
 from ego_cl.types import UserId
 
-__all__ = ["COUNT_NAMES", "gain", "gain_sign", "hindsight_gains", "online_gains", "user_gains"]
+__all__ = [
+    "COUNT_NAMES",
+    "gain",
+    "gain_sign",
+    "hindsight_gains",
+    "near_future_gains",
+    "online_gains",
+    "user_gains",
+]
 
 COUNT_NAMES = frozenset({"n_samples", "n_decorrelated", "decorrelated_percent"})
 """Last name components that are counts, not scores: no gain is computed for them."""
@@ -83,6 +91,18 @@ def online_gains(method: Mapping[str, float], baseline: Mapping[str, float]) -> 
         {'oag/action/loss': 0.5, 'oag/action/top1': 5.0}
     """
     return _gains(method, baseline, prefix="online", ref_prefix="online", out_prefix="oag")
+
+
+def near_future_gains(method: Mapping[str, float], baseline: Mapping[str, float]) -> dict[str, float]:
+    """Near-future gain of one user: ``near_future/<rest>`` vs the baseline's -> ``nfg/<rest>``.
+
+    Both sides must have scored the same samples (the same stream and offset).
+
+    Example:
+        >>> near_future_gains({"near_future/action/top1": 40.0}, {"near_future/action/top1": 30.0})
+        {'nfg/action/top1': 10.0}
+    """
+    return _gains(method, baseline, prefix="near_future", ref_prefix="near_future", out_prefix="nfg")
 
 
 def hindsight_gains(

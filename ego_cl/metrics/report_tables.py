@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 
 from ego_cl.metrics.aggregation import UserAggregate, aggregate
 from ego_cl.metrics.decorrelation import decorrelated_metrics
-from ego_cl.metrics.gains import hindsight_gains, online_gains
+from ego_cl.metrics.gains import hindsight_gains, near_future_gains, online_gains
+from ego_cl.metrics.near_future import near_future_metrics
 from ego_cl.metrics.stream_metrics import hindsight_metrics, stream_metrics
 from ego_cl.types import UserId
 
@@ -53,6 +54,8 @@ def user_report(
     k: int = 5,
     hindsight: pa.Table | None = None,
     hindsight_reference: pa.Table | None = None,
+    near_future: pa.Table | None = None,
+    near_future_reference: pa.Table | None = None,
     upstream_elementwise: bool = False,
 ) -> dict[str, float]:
     """Every report value of one user (see the module docstring for the names).
@@ -64,6 +67,9 @@ def user_report(
         hindsight: The method's final model over the whole stream (``None``: no HAG).
         hindsight_reference: The pretrained model over the same stream in eval mode;
             ``None`` = the baseline's online log (equal when the baseline predicted in eval mode).
+        near_future: The method's near-future log (``metrics.near_future_k``), or ``None``.
+        near_future_reference: The frozen baseline's near-future log on the same stream; the
+            near-future gain ``nfg/...`` needs both.
         upstream_elementwise: The original's element-wise action decorrelation test.
 
     Raises:
@@ -83,6 +89,11 @@ def user_report(
         row.update(final)
         row.update(rename_prefix(ref, "hindsight", "hindsight_ref"))
         row.update(hindsight_gains(final, ref))
+    if near_future is not None:
+        future = near_future_metrics(near_future, k=k)
+        row.update(future)
+        if near_future_reference is not None:
+            row.update(near_future_gains(future, near_future_metrics(near_future_reference, k=k)))
     return row
 
 

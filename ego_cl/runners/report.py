@@ -62,6 +62,8 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
             k=k,
             hindsight=read_log(hindsight_dir(run.path, uid, uid)),
             hindsight_reference=read_log(hindsight_dir(run.path, PRETRAINED, uid)),
+            near_future=read_log(run.path / "users" / uid, "future"),
+            near_future_reference=read_log(run.path / "baseline" / uid, "future"),
             upstream_elementwise=elementwise,
         )
         if label_window is not None:

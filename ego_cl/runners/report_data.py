@@ -164,9 +164,10 @@ def hindsight_dir(run_dir: Path, model: str, stream: str) -> Path:
     return Path(run_dir) / "hindsight" / model / stream
 
 
-def read_log(path: Path, *, require_done: bool = True) -> pa.Table | None:
-    """The prediction log of a result directory (``None`` if unfinished or absent)."""
+def read_log(path: Path, prefix: str = "predictions", *, require_done: bool = True) -> pa.Table | None:
+    """The ``prefix`` log (``predictions``, ``past``, ``future``) of a result directory (``None`` if
+    unfinished or absent)."""
     udir = UserDir(path)
     if require_done and not udir.is_done:
         return None
-    return udir.read_log()
+    return udir.read_log(prefix)

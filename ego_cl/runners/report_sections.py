@@ -172,6 +172,10 @@ def report_tables(methods: Sequence[MethodResult]) -> list[Table]:
         title = "Hindsight adaptation gain (HAG) per metric, mean ± SE over users"
         with_hag = [m for m in methods if any(n.startswith("hag/") for n in m.summary)]
         tables.append(detail_table(with_hag, "hag", title, signed=True))
+    with_nfg = [m for m in methods if any(n.startswith("nfg/") for n in m.summary)]
+    if with_nfg:
+        title = "Near-future gain (samples k ahead, predicted before the update) per metric, mean ± SE"
+        tables.append(detail_table(with_nfg, "nfg", title, signed=True))
     tables.append(decorrelation_table(methods))
     tables += [per_user_table(m) for m in methods if not m.blind]
     return tables

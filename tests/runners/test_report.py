@@ -164,3 +164,29 @@ def test_blind_row_is_the_metrics_packages_label_window_baseline(tmp_path):
             assert row[f"online/{mode}/balanced_top1"] == expected[f"blind/{mode}/balanced_top1"]
             frozen = stream_metrics(base)[f"online/{mode}/top1"]
             assert row[f"oag/{mode}/top1"] == pytest.approx(expected[f"blind/{mode}/top1"] - frozen)
+
+
+def test_near_future_gain_is_method_minus_baseline_per_user(tmp_path):
+    from ego_cl.metrics.near_future import near_future_metrics
+    from ego_cl.metrics.report_tables import user_report
+    from tests.runners.report_fixtures import make_log, stream_labels
+
+    labels = stream_labels(24, seed=3)
+    method, baseline = make_log(labels, accuracy=0.7, seed=1), make_log(labels, accuracy=0.3, seed=2)
+    future_m, future_b = (
+        make_log(labels[4:], accuracy=0.8, seed=4),
+        make_log(labels[4:], accuracy=0.2, seed=5),
+    )
+    row = user_report(method, baseline, near_future=future_m, near_future_reference=future_b)
+    mine, theirs = near_future_metrics(future_m), near_future_metrics(future_b)
+    for mode in ("verb", "noun", "action"):
+        top1 = f"{mode}/balanced_top1"
+        assert row[f"nfg/{top1}"] == pytest.approx(
+            mine[f"near_future/{top1}"] - theirs[f"near_future/{top1}"]
+        )
+        loss = f"{mode}/loss"
+        assert row[f"nfg/{loss}"] == pytest.approx(
+            theirs[f"near_future/{loss}"] - mine[f"near_future/{loss}"]
+        )
+    assert row["nfg/action/balanced_top1"] > 0  # 0.8 vs 0.2 accuracy
+    assert not any(n.startswith("nfg/") for n in user_report(method, baseline))
