@@ -18,6 +18,7 @@ import structlog
 from ego_cl.runners.config import StreamRunConfig, converter, dump_yaml, load_config
 from ego_cl.runners.job import Inputs, UserJob, load_inputs
 from ego_cl.runners.pool import Job
+from ego_cl.runners.pretrain_inputs import data_paths
 from ego_cl.runners.results import UserDir, atomic_write_text, run_dir_name, safe_name
 from ego_cl.types import InputError
 
@@ -82,26 +83,7 @@ def resolve_inputs(cfg: StreamRunConfig, *, demo_checkpoint=None) -> Inputs:
     Raises:
         InputError: The data root or checkpoint does not exist.
     """
-    data = cfg.data
-    if data.ego4d_root is None:
-        from ego_cl.runners.synth import ensure_default_dataset
-
-        root, split_dir = ensure_default_dataset(ego_cl_home())
-    else:
-        root = Path(data.ego4d_root)
-        if not (root / "ego4d.json").is_file():
-            what = "does not exist" if not root.exists() else "has no ego4d.json"
-            raise InputError(f"data.ego4d_root: {root} {what} (expected an Ego4D download directory)")
-        split_dir = Path(data.split_dir) if data.split_dir else root / "usersplits"
-        if not list(split_dir.glob("ego4d_LTA_*_usersplit_*users.json")):
-            from ego_cl.runners.split import write_user_split
-
-            s = data.split
-            log.info("user_split_missing_building", split_dir=str(split_dir))
-            write_user_split(
-                root, split_dir, criterion=s.criterion, n_eval=s.n_eval, n_train=s.n_train, seed=s.seed
-            )
-    video_dir = Path(data.video_dir) if data.video_dir else Path(root) / "v1" / "clips"
+    root, split_dir, video_dir = data_paths(cfg.data, home=ego_cl_home())
     checkpoint = cfg.model.checkpoint
     if checkpoint is None:
         if demo_checkpoint is None:

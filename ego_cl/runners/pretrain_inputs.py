@@ -59,9 +59,8 @@ def data_paths(data: DataConfig, *, home: str | Path | None = None) -> tuple[Pat
     else:
         root = Path(data.ego4d_root)
         if not (root / "ego4d.json").is_file():
-            raise InputError(
-                f"data.ego4d_root: {root} has no ego4d.json (expected an Ego4D download directory)"
-            )
+            what = "does not exist" if not root.exists() else "has no ego4d.json"
+            raise InputError(f"data.ego4d_root: {root} {what} (expected an Ego4D download directory)")
         split_dir = Path(data.split_dir) if data.split_dir else root / "usersplits"
         if not list(split_dir.glob("ego4d_LTA_*_usersplit_*users.json")):
             from ego_cl.runners.split import write_user_split

@@ -30,6 +30,7 @@ from ego_cl.learners.losses import action_losses
 from ego_cl.learners.lwf import LwFLearner
 from ego_cl.learners.replay import ReplayLearner
 from ego_cl.protocols import Learner
+from ego_cl.runners.build import LEARNER_CLASSES
 from tests.learners.conftest import N_NOUNS, N_VERBS, assert_same_state, roundtrip, tiny_network
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -202,21 +203,6 @@ def test_predict_leaves_the_global_rng_alone(stream):
     learner.predict(stream.batch(8).without_labels())
     learner.learn(stream.batch(8))
     assert torch.equal(state, torch.get_rng_state())
-
-
-LEARNER_CLASSES = {
-    "frozen": FrozenLearner,
-    "finetune": FinetuneLearner,
-    "replay": ReplayLearner,
-    "lwp": LabelWindowPredictor,
-    "lwp_batched": BatchedLabelWindowPredictor,
-    "lwp_hindsight": HindsightLabelWindowPredictor,
-    "ewc": EWCLearner,
-    "lwf": LwFLearner,
-    "er_ace": ERACELearner,
-    "derpp": DERppLearner,
-    "feature_replay": FeatureReplayLearner,
-}
 
 
 def test_every_kind_has_a_config_whose_fields_are_constructor_keywords():
