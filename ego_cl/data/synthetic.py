@@ -3,7 +3,7 @@
 :func:`plan_dataset` decides everything (users, recordings, clips, actions, looks) from the seed
 and returns the JSON documents plus one :class:`~ego_cl.data.synthetic_render.ClipSpec` per
 video; :func:`dataset_files` turns a plan into ``(relative path, bytes)`` pairs (JSON text and
-mp4 bytes encoded in memory). Writing them is the runner's job (``ego_cl.runners.synth``).
+mp4 bytes encoded in memory). Writing them is the runner's job (``ego_cl.runners.datasets``).
 
 What makes it a useful stand-in for Ego4D here:
 

@@ -14,5 +14,5 @@ Sees only tensors, numpy/pyarrow tables and ``ego_cl.types``. Modules (one conce
 - ``aggregation``: mean ± SE, bootstrap CI, paired differences; ``transfer``: transfer matrices.
 - ``forgetting``: re-exposure forgetting; ``counts``: label counts; ``near_future``: near-future
   accuracy; ``blind_baseline``: the label-window baseline from a stream's labels.
-- ``report_tables``: per-user report rows and their aggregates (used by ``runners.report``).
+- ``report_tables``: per-user report rows and their aggregates (used by ``runners.reporting.report``).
 """

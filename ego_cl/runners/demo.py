@@ -18,10 +18,10 @@ from ego_cl.data.config import DataConfig
 from ego_cl.learners.config import FinetuneConfig, ReplayConfig
 from ego_cl.runners.cli import EXIT_FAILED
 from ego_cl.runners.config import PoolConfig, RunConfig, StreamRunConfig
+from ego_cl.runners.engine.plan import ego_cl_home, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
+from ego_cl.runners.engine.progress import Progress
+from ego_cl.runners.engine.summary import format_table
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.plan import ego_cl_home, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
-from ego_cl.runners.progress import Progress
-from ego_cl.runners.summary import format_table
 
 __all__ = ["DEMO_CONFIG", "demo_checkpoint", "run_demo"]
 
@@ -46,8 +46,8 @@ model that is already decent); replay +11.3 ± 3.7 at 0.01, +19.6 ± 1.8 at 0.02
 
 def demo_checkpoint(root: Path, split_dir: Path, cfg: StreamRunConfig) -> Path:
     """The demo's pretrained ``tiny3d`` (pretrained once on the synthetic data, then cached)."""
-    from ego_cl.runners.pretrain_config import PretrainConfig
-    from ego_cl.runners.pretrain_inputs import ensure_pretrained
+    from ego_cl.runners.pretraining.cache import ensure_pretrained
+    from ego_cl.runners.pretraining.config import PretrainConfig
 
     pcfg = PretrainConfig(data=DataConfig(ego4d_root=str(root), split_dir=str(split_dir)))
     return ensure_pretrained(pcfg, home=ego_cl_home())

@@ -8,65 +8,19 @@ and the taxonomy if present; writes ``ego4d_LTA_{train,test,pretrain_incl_nanuse
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import structlog
 
-from ego_cl.data.records import load_lta_file, load_metadata
-from ego_cl.data.split import UserSplitResult, build_user_split
-from ego_cl.data.taxonomy import TAXONOMY_FILE, load_taxonomy
 from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.datasets import write_user_split
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.results import atomic_write_text
 
-__all__ = ["SUMMARY_FILE", "main", "write_user_split"]
+__all__ = ["main"]
 
 log = structlog.get_logger(__name__)
-
-SUMMARY_FILE = "split_summary.json"
-
-
-def write_user_split(
-    ego4d_root: str | Path,
-    out_dir: str | Path,
-    *,
-    criterion: Literal["paper", "random"] = "random",
-    n_eval: int = 50,
-    n_train: int = 10,
-    seed: int = 0,
-) -> UserSplitResult:
-    """Build the split of ``ego4d_root`` and write its files into ``out_dir``.
-
-    Raises:
-        InputError: Malformed input files (all problems of a file at once) or an impossible split.
-    """
-    root = Path(ego4d_root)
-    taxonomy_path = root / TAXONOMY_FILE
-    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path.is_file() else None
-    metadata = load_metadata(root / "ego4d.json")
-    records = [
-        load_lta_file(root / "v1/annotations/fho_lta_train.json", taxonomy=taxonomy, metadata=metadata)
-    ]
-    val_path = root / "v1/annotations/fho_lta_val.json"
-    if val_path.is_file():
-        records.append(load_lta_file(val_path, taxonomy=taxonomy, metadata=metadata))
-    result = build_user_split(records, criterion=criterion, n_eval=n_eval, n_train=n_train, seed=seed)
-    out = Path(out_dir)
-    for name, document in result.documents.items():
-        atomic_write_text(out / name, json.dumps(document, indent=1))
-    atomic_write_text(out / SUMMARY_FILE, json.dumps(result.summary, indent=1))
-    log.info(
-        "user_split_written",
-        out_dir=str(out),
-        train=len(result.train),
-        test=len(result.test),
-        pretrain=len(result.pretrain),
-    )
-    return result
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -27,11 +27,11 @@ import structlog
 from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.copy_final import copy_final
+from ego_cl.runners.engine.plan import RunPlan, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
+from ego_cl.runners.engine.progress import Progress
+from ego_cl.runners.engine.slurm import dispatch_jobs
+from ego_cl.runners.engine.summary import format_table, summarize
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.plan import RunPlan, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
-from ego_cl.runners.progress import Progress
-from ego_cl.runners.slurm import dispatch_jobs
-from ego_cl.runners.summary import format_table, summarize
 
 __all__ = ["main", "run_plans", "run_stream"]
 
@@ -43,7 +43,7 @@ def run_plans(
 ) -> list[dict]:
     """Run the jobs of several plans in one pool; write and return each plan's summary.
 
-    ``target`` replaces :func:`ego_cl.runners.job.run_user_job` (a module-level function with
+    ``target`` replaces :func:`ego_cl.runners.engine.job.run_user_job` (a module-level function with
     the same signature, e.g. one that wraps it).
     """
     by_key = {job.key: job for plan in plans for job in plan.jobs}  # a shared baseline runs once
@@ -80,7 +80,7 @@ def run_plans(
 
 
 def _target():
-    from ego_cl.runners.job import run_user_job
+    from ego_cl.runners.engine.job import run_user_job
 
     return run_user_job
 
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "--grid",
         nargs="+",
         metavar="key=v1,v2",
-        help="one run per combination (put it last; see runners.grid)",
+        help="one run per combination (put it last; see runners.engine.grid)",
     )
     return parser
 
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     if args.grid:
-        from ego_cl.runners.grid import grid_main
+        from ego_cl.runners.engine.grid import grid_main
 
         return grid_main(args)
     if args.resume and (args.config or args.overrides):

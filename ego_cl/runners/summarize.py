@@ -21,7 +21,7 @@ import structlog
 from ego_cl.runners.cli import add_config_arguments, guarded_main
 from ego_cl.runners.config import StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.report_format import Table, number_cell, render_csv, render_markdown
+from ego_cl.runners.reporting.format import Table, number_cell, render_csv, render_markdown
 from ego_cl.runners.results import atomic_write_text, safe_name
 from ego_cl.streams.stream import UserStream
 from ego_cl.types import Action, InputError
@@ -125,11 +125,11 @@ def summarize_streams(
     cfg: StreamRunConfig, out_dir: Path, *, contact_user: str | None = None, n_clips: int = 16
 ) -> str:
     """Build every user's stream, write the table, histograms and a contact sheet; return Markdown."""
-    from ego_cl.runners.build import build_stream
-    from ego_cl.runners.contact_sheet import write_contact_sheet
-    from ego_cl.runners.job import load_inputs
-    from ego_cl.runners.plan import resolve_inputs
-    from ego_cl.runners.report_plots import plot_label_histograms
+    from ego_cl.runners.engine.build import build_stream
+    from ego_cl.runners.engine.job import load_inputs
+    from ego_cl.runners.engine.plan import resolve_inputs
+    from ego_cl.runners.reporting.contact_sheet import write_contact_sheet
+    from ego_cl.runners.reporting.plots import plot_label_histograms
 
     inputs = resolve_inputs(cfg)
     loaded = load_inputs(cfg, inputs)

@@ -8,116 +8,19 @@ config it was generated from; :func:`ensure_dataset` reuses a directory whose re
 
 from __future__ import annotations
 
+__all__ = ["main"]
+
 import argparse
-import json
-import os
-import shutil
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import attrs
-import structlog
 
 from ego_cl.data.config import SyntheticConfig
-from ego_cl.data.synthetic import dataset_files, plan_dataset
 from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main
-from ego_cl.runners.config import converter
+from ego_cl.runners.datasets import generate_dataset, write_user_split
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.split import write_user_split
 from ego_cl.types import InputError
-
-__all__ = ["MANIFEST", "ensure_dataset", "ensure_default_dataset", "generate_dataset", "main"]
-
-log = structlog.get_logger(__name__)
-
-MANIFEST = "synthetic.json"
-"""File in a generated dataset holding the config it was generated from."""
-
-
-def generate_dataset(out_dir: str | Path, config: SyntheticConfig | None = None) -> Path:
-    """Write the dataset of ``config`` to ``out_dir`` (which must not exist), atomically.
-
-    Raises:
-        InputError: ``out_dir`` already exists.
-    """
-    config = config or SyntheticConfig()
-    out = Path(out_dir)
-    if out.exists():
-        raise InputError(f"{out}: already exists (remove it, or pick another --out)")
-    started = time.perf_counter()
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    n_bytes = 0
-    try:
-        for rel, data in dataset_files(plan_dataset(config)):
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            n_bytes += len(data)
-        (tmp / MANIFEST).write_text(json.dumps(converter.unstructure(config), indent=1))
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    log.info(
-        "synthetic_dataset_written",
-        out_dir=str(out),
-        mb=round(n_bytes / 1e6, 1),
-        seconds=round(time.perf_counter() - started, 1),
-    )
-    return out
-
-
-def ensure_dataset(out_dir: str | Path, config: SyntheticConfig | None = None) -> Path:
-    """``out_dir`` holding the dataset of ``config``: reused if its manifest matches, else generated.
-
-    Raises:
-        InputError: ``out_dir`` exists but holds something else.
-    """
-    config = config or SyntheticConfig()
-    out = Path(out_dir)
-    manifest = out / MANIFEST
-    if out.exists():
-        if manifest.is_file() and json.loads(manifest.read_text()) == converter.unstructure(config):
-            return out
-        raise InputError(f"{out}: exists but is not the synthetic dataset of this config")
-    return generate_dataset(out, config)
-
-
-def ensure_default_dataset(home: str | Path, config: SyntheticConfig | None = None) -> tuple[Path, Path]:
-    """The embedded demo data: the dataset under ``home`` plus its user split.
-
-    The directory name carries the seed and a digest of the config, so a changed config never
-    reuses stale data. The split is ``criterion=random``, ``n_eval=config.n_eval_users``,
-    ``n_train=config.n_train_users``, seed 0, written to ``<dataset>/usersplits``.
-
-    Returns:
-        ``(ego4d_root, split_dir)``.
-    """
-    config = config or SyntheticConfig()
-    digest = _digest(config)
-    root = ensure_dataset(Path(home) / f"synthetic-{config.seed}-{digest}", config)
-    split_dir = root / "usersplits"
-    if not (split_dir / "split_summary.json").is_file():
-        write_user_split(
-            root,
-            split_dir,
-            criterion="random",
-            n_eval=config.n_eval_users,
-            n_train=config.n_train_users,
-            seed=0,
-        )
-    return root, split_dir
-
-
-def _digest(config: SyntheticConfig) -> str:
-    import hashlib
-
-    text = json.dumps(converter.unstructure(config), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _parser() -> argparse.ArgumentParser:

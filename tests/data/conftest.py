@@ -75,8 +75,7 @@ def synthetic_config():
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory, synthetic_config):
     """A small synthetic Ego4D-format dataset plus its random user split in ``usersplits/``."""
-    from ego_cl.runners.split import write_user_split
-    from ego_cl.runners.synth import generate_dataset
+    from ego_cl.runners.datasets import generate_dataset, write_user_split
 
     root = generate_dataset(tmp_path_factory.mktemp("synthetic") / "ego4d", synthetic_config)
     write_user_split(root, root / "usersplits", criterion="random", n_eval=3, n_train=1, seed=0)

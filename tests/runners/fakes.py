@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ego_cl.runners.user import UserParts
+from ego_cl.runners.engine.user import UserParts
 from ego_cl.types import Batch, Prediction, Target
 
 N_VERBS, N_NOUNS, FEAT = 5, 7, 6
@@ -189,8 +189,8 @@ def child_main(user_dir: str, mode: str, arg: int) -> None:
     from pathlib import Path
 
     import ego_cl.runners.results as results
+    from ego_cl.runners.engine.user import stream_user
     from ego_cl.runners.results import UserDir
-    from ego_cl.runners.user import stream_user
 
     if mode == "replace":
         real_replace, calls = os.replace, [0]
@@ -212,8 +212,8 @@ def fake_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, 
     """Pool target: run one fake user into ``payload['root']/<user_id>``."""
     from pathlib import Path
 
+    from ego_cl.runners.engine.user import stream_user
     from ego_cl.runners.results import UserDir
-    from ego_cl.runners.user import stream_user
 
     parts = fake_parts(
         payload["user_id"],
@@ -232,7 +232,7 @@ def fake_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, 
 def killing_target(job: Any, device: str, report: Any) -> dict[str, Any]:
     """The real user job, except that the user named by ``$EGO_CL_TEST_KILL_USER`` SIGKILLs its
     own worker process once it has streamed ``$EGO_CL_TEST_KILL_AFTER`` samples."""
-    from ego_cl.runners.job import run_user_job
+    from ego_cl.runners.engine.job import run_user_job
 
     victim = os.environ.get("EGO_CL_TEST_KILL_USER")
     after = int(os.environ.get("EGO_CL_TEST_KILL_AFTER", "0"))

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from ego_cl.learners.config import LEARNER_CONFIGS, ModelConfig
-from ego_cl.learners.networks import build_network
-from ego_cl.runners.build import LEARNER_CLASSES, build_learner
-from ego_cl.runners.summary import HINDSIGHT_KINDS, format_table
+from ego_cl.learners.networks.builders import build_network
+from ego_cl.runners.engine.build import LEARNER_CLASSES, build_learner
+from ego_cl.runners.engine.summary import HINDSIGHT_KINDS, format_table
 from ego_cl.types import Batch, Target
 
 

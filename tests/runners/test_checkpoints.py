@@ -7,15 +7,15 @@ import collections
 import pytest
 import torch
 
-from ego_cl.learners.checkpoint import network_checkpoint
-from ego_cl.learners.networks import build_network
-from ego_cl.runners.checkpoints import (
+from ego_cl.learners.networks.builders import build_network
+from ego_cl.learners.networks.checkpoint import network_checkpoint
+from ego_cl.runners.checkpoint_io import (
     UnsafeCheckpointError,
     load_network,
-    main,
     read_checkpoint,
     write_checkpoint,
 )
+from ego_cl.runners.checkpoints import main
 from ego_cl.types import InputError
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ego_cl.runners import report
 from ego_cl.runners.config import ConfigError
-from ego_cl.runners.grid import grid_combinations, grid_dir_name, parse_grid, run_grid
+from ego_cl.runners.engine.grid import grid_combinations, grid_dir_name, parse_grid, run_grid
 from ego_cl.runners.results import UserDir
 from tests.runners.tiny_run import make_tiny, tiny_overrides
 

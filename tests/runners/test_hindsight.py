@@ -9,9 +9,11 @@ import attrs
 import pytest
 import structlog
 
-from ego_cl.runners import hindsight, report
+from ego_cl.runners import hindsight
 from ego_cl.runners.cli import guarded_main
-from ego_cl.runners.report_data import PRETRAINED, read_log
+from ego_cl.runners.engine.hindsight import run_hindsight
+from ego_cl.runners.reporting.data import PRETRAINED, read_log
+from ego_cl.runners.reporting.report import collect, write_report
 from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
 
@@ -38,7 +40,7 @@ def _users(run_dir: Path) -> list[str]:
 
 def test_transfer_pairs_pretrained_row_equals_the_frozen_baseline_and_resume(run_dir):
     users = _users(run_dir)
-    outcomes = hindsight.run_hindsight(run_dir, transfer=True, processes=0)
+    outcomes = run_hindsight(run_dir, transfer=True, processes=0)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     assert len(outcomes) == len(users) + len(users) ** 2
     for uid in users:
@@ -54,7 +56,7 @@ def test_transfer_pairs_pretrained_row_equals_the_frozen_baseline_and_resume(run
     lost = run_dir / "hindsight" / users[0] / users[1]
     before = read_log(lost)
     (lost / "DONE").unlink()
-    outcomes = hindsight.run_hindsight(run_dir, transfer=True, processes=0)
+    outcomes = run_hindsight(run_dir, transfer=True, processes=0)
     redone = [o.key for o in outcomes if not o.result.get("skipped")]
     assert redone == [f"hindsight/{users[0]}/{users[1]}"]
     assert read_log(lost).equals(before)
@@ -63,11 +65,11 @@ def test_transfer_pairs_pretrained_row_equals_the_frozen_baseline_and_resume(run
 def test_report_adds_hag_and_transfer_after_hindsight(run_dir, capsys):
     assert guarded_main(hindsight.main, [str(run_dir), "--transfer", "--processes", "0"]) == 0
     assert "0 failed" in capsys.readouterr().out
-    methods = report.collect([run_dir])
+    methods = collect([run_dir])
     method = methods[0]
     assert "hag/action/balanced_top1" in method.summary
     assert method.summary["hag/action/balanced_top1"].n_users == len(_users(run_dir))
-    markdown = report.write_report(methods, run_dir / "report")
+    markdown = write_report(methods, run_dir / "report")
     assert "HAG action" in markdown
     assert any(p.name.startswith("transfer_") for p in (run_dir / "report" / "plots").iterdir())
 
@@ -78,8 +80,8 @@ def test_not_a_run_dir_is_an_input_error(tmp_path):
 
 def test_changed_inputs_are_refused(run_dir, tmp_path):
     from ego_cl.runners.config import StreamRunConfig, load_config
-    from ego_cl.runners.hindsight import check_same_inputs
-    from ego_cl.runners.plan import resolve_inputs
+    from ego_cl.runners.engine.hindsight import check_same_inputs
+    from ego_cl.runners.engine.plan import resolve_inputs
     from ego_cl.types import InputError
 
     cfg = load_config(StreamRunConfig, run_dir / "config.yaml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ego_cl.runners.loop import LoopState, NearFuture, PastWindow, online_loop
+from ego_cl.runners.engine.loop import LoopState, NearFuture, PastWindow, online_loop
 from ego_cl.types import Batch, LabelLeakError, Prediction
 from tests.runners.fakes import (
     N_NOUNS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ego_cl.runners.pool import Job, run_jobs, slot_devices
+from ego_cl.runners.engine.pool import Job, run_jobs, slot_devices
 from ego_cl.runners.results import UserDir
 from tests.runners.fakes import fake_target
 

@@ -9,15 +9,16 @@ import attrs
 import pytest
 import torch
 
-from ego_cl.learners.checkpoint import network_from_checkpoint
+from ego_cl.learners.networks.checkpoint import network_from_checkpoint
 from ego_cl.runners import pretrain as pretrain_module
-from ego_cl.runners.checkpoints import read_checkpoint
+from ego_cl.runners.checkpoint_io import read_checkpoint
 from ego_cl.runners.config import load_config
-from ego_cl.runners.pretrain import main, pretrain
-from ego_cl.runners.pretrain_config import PretrainConfig
-from ego_cl.runners.pretrain_data import EpochBatches, PretrainClips
-from ego_cl.runners.pretrain_inputs import PretrainData
-from ego_cl.runners.pretrain_loop import param_groups
+from ego_cl.runners.pretrain import main
+from ego_cl.runners.pretraining.cache import PretrainData
+from ego_cl.runners.pretraining.config import PretrainConfig
+from ego_cl.runners.pretraining.data import EpochBatches, PretrainClips
+from ego_cl.runners.pretraining.loop import param_groups
+from ego_cl.runners.pretraining.run import pretrain
 from ego_cl.types import ActionAnnotation, InputError, Span
 
 N_VERBS, N_NOUNS = 3, 3
@@ -192,7 +193,7 @@ def test_epoch_batches_and_clips_are_pure_functions_of_seed_and_epoch(data):
 
 
 def test_no_weight_decay_on_batch_norm():
-    from ego_cl.learners.networks import build_network
+    from ego_cl.learners.networks.builders import build_network
 
     net = build_network("tiny3d", n_verbs=2, n_nouns=2)
     decayed, plain = param_groups(net, 1e-4)

@@ -13,7 +13,8 @@ from ego_cl.metrics.decorrelation import decorrelated_metrics
 from ego_cl.metrics.report_tables import user_report
 from ego_cl.metrics.stream_metrics import stream_metrics
 from ego_cl.runners import report
-from ego_cl.runners.report_data import find_run_dirs, load_run, method_label, read_log
+from ego_cl.runners.reporting.data import find_run_dirs, load_run, method_label, read_log
+from ego_cl.runners.reporting.report import collect, write_report
 from ego_cl.types import InputError
 from tests.runners.report_fixtures import N_NOUNS, N_VERBS, make_log, make_run, stream_labels, write_user
 
@@ -27,7 +28,7 @@ def _reset_logging():
 
 def test_per_user_values_are_the_metrics_functions_over_the_saved_logs(tmp_path):
     run_dir = make_run(tmp_path, "2025-01-01_00-00-00_defaults")
-    (method,) = report.collect([run_dir], label_window=None)
+    (method,) = collect([run_dir], label_window=None)
     assert sorted(method.per_user) == ["u1", "u2", "u3"]
     for uid, row in method.per_user.items():
         mine, base = read_log(run_dir / "users" / uid), read_log(run_dir / "baseline" / uid)
@@ -50,7 +51,7 @@ def test_per_user_values_are_the_metrics_functions_over_the_saved_logs(tmp_path)
 
 def test_a_better_method_has_a_positive_oag(tmp_path):
     run_dir = make_run(tmp_path, "r", accuracy=1.0, baseline_accuracy=0.0)
-    (method,) = report.collect([run_dir], label_window=None)
+    (method,) = collect([run_dir], label_window=None)
     assert method.summary["oag/action/balanced_top1"].mean == 100.0
     assert method.summary["oag/verb/top1"].mean == 100.0
     assert method.summary["oag/action/loss"].mean > 0
@@ -60,10 +61,10 @@ def test_written_files_agree_with_the_computed_aggregates(tmp_path):
     run_dir = make_run(
         tmp_path, "2025-01-01_00-00-00_learner.lr=0.1", learner={"kind": "finetune", "lr": 0.1}
     )
-    methods = report.collect([run_dir])
+    methods = collect([run_dir])
     assert [m.blind for m in methods] == [False, True]
     out = tmp_path / "out"
-    markdown = report.write_report(methods, out, plots=False)
+    markdown = write_report(methods, out, plots=False)
     assert (out / "summary.md").read_text() == markdown
     assert "finetune [lr=0.1]" in markdown
     assert "label window W=4 (blind)" in markdown
@@ -86,13 +87,13 @@ def test_grid_parent_gives_one_table_with_the_best_setting_marked(tmp_path):
     grid = tmp_path / "grid"
     make_run(grid, "GRID_learner.lr=0.1", accuracy=0.2, learner={"kind": "finetune", "lr": 0.1})
     make_run(grid, "GRID_learner.lr=0.01", accuracy=0.9, learner={"kind": "finetune", "lr": 0.01})
-    methods = report.collect([grid])
+    methods = collect([grid])
     assert [m.label for m in methods if not m.blind] == [
         "finetune [learner.lr=0.01]",
         "finetune [learner.lr=0.1]",
     ]
     assert sum(m.blind for m in methods) == 1  # same stream: one blind baseline
-    markdown = report.write_report(methods, tmp_path / "out", plots=False)
+    markdown = write_report(methods, tmp_path / "out", plots=False)
     assert "| **finetune [learner.lr=0.01]** (best) |" in markdown
     assert (
         report.default_out_dir([grid / "GRID_learner.lr=0.1", grid / "GRID_learner.lr=0.01"])
@@ -115,7 +116,7 @@ def test_hindsight_logs_give_hag(tmp_path):
     ref = make_log(labels, accuracy=0.5, seed=6)
     write_user(run_dir / "hindsight" / "u1" / "u1", final)
     write_user(run_dir / "hindsight" / "_pretrained" / "u1", ref)
-    (method,) = report.collect([run_dir], label_window=None)
+    (method,) = collect([run_dir], label_window=None)
     expected = user_report(
         read_log(run_dir / "users" / "u1"),
         read_log(run_dir / "baseline" / "u1"),
@@ -149,13 +150,13 @@ def test_labels_name_the_changed_learner_settings_and_stay_unique(tmp_path):
     )
     make_run(tmp_path / "p", "2025-01-01_00-00-00_a")
     make_run(tmp_path / "p", "2025-01-01_00-00-00_b")
-    labels = [m.label for m in report.collect([tmp_path / "p"], label_window=None)]
+    labels = [m.label for m in collect([tmp_path / "p"], label_window=None)]
     assert labels == ["finetune (2025-01-01_00-00-00_a)", "finetune (2025-01-01_00-00-00_b)"]
 
 
 def test_blind_row_is_the_metrics_packages_label_window_baseline(tmp_path):
     run_dir = make_run(tmp_path, "r")
-    methods = report.collect([run_dir], label_window=3)
+    methods = collect([run_dir], label_window=3)
     blind = next(m for m in methods if m.blind)
     for uid, row in blind.per_user.items():
         base = read_log(run_dir / "baseline" / uid)

@@ -7,8 +7,8 @@ import numpy as np
 from ego_cl.metrics.stream_metrics import hindsight_metrics
 from ego_cl.metrics.transfer import transfer_matrix
 from ego_cl.runners import report
-from ego_cl.runners.report_data import read_log
-from ego_cl.runners.report_extra import run_transfer
+from ego_cl.runners.reporting.data import read_log
+from ego_cl.runners.reporting.extra import run_transfer
 from tests.runners.report_fixtures import make_log, make_run, stream_labels, write_user
 
 

@@ -82,7 +82,7 @@ def test_run_dir_name_carries_overrides():
 
 
 def test_no_temp_files_survive_a_user_run(tmp_path):
-    from ego_cl.runners.user import stream_user
+    from ego_cl.runners.engine.user import stream_user
     from tests.runners.fakes import fake_parts
 
     udir = UserDir(tmp_path / "u0")

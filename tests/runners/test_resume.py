@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from ego_cl.runners.engine.user import stream_user
 from ego_cl.runners.results import UserDir
-from ego_cl.runners.user import stream_user
 from tests.runners.fakes import fake_parts
 
 ROOT = Path(__file__).resolve().parents[2]

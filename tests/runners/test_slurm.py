@@ -10,9 +10,9 @@ import structlog
 
 from ego_cl.runners import hindsight
 from ego_cl.runners.config import SlurmConfig
-from ego_cl.runners.pool import Job
+from ego_cl.runners.engine.pool import Job
+from ego_cl.runners.engine.slurm import executor_parameters, run_jobs_slurm
 from ego_cl.runners.results import UserDir
-from ego_cl.runners.slurm import executor_parameters, run_jobs_slurm
 from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
 

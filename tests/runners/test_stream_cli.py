@@ -34,10 +34,10 @@ TINY = dict(
 def tiny(tmp_path_factory):
     """A 4-test-user synthetic dataset, its split, and a random tiny3d checkpoint."""
     from ego_cl.data.config import SyntheticConfig
-    from ego_cl.learners.checkpoint import network_checkpoint
-    from ego_cl.learners.networks import build_network
-    from ego_cl.runners.checkpoints import write_checkpoint
-    from ego_cl.runners.synth import ensure_default_dataset
+    from ego_cl.learners.networks.builders import build_network
+    from ego_cl.learners.networks.checkpoint import network_checkpoint
+    from ego_cl.runners.checkpoint_io import write_checkpoint
+    from ego_cl.runners.datasets import ensure_default_dataset
 
     home = tmp_path_factory.mktemp("home")
     root, _ = ensure_default_dataset(home, SyntheticConfig(**TINY))

@@ -9,10 +9,10 @@ import pytest
 import structlog
 
 from ego_cl.runners import summarize
-from ego_cl.runners.build import build_stream
 from ego_cl.runners.cli import guarded_main
-from ego_cl.runners.job import load_inputs
-from ego_cl.runners.plan import resolve_inputs
+from ego_cl.runners.engine.build import build_stream
+from ego_cl.runners.engine.job import load_inputs
+from ego_cl.runners.engine.plan import resolve_inputs
 from tests.runners.tiny_run import make_tiny, tiny_config, tiny_overrides
 
 

@@ -8,7 +8,8 @@ import pytest
 import structlog
 
 from ego_cl.runners.cli import guarded_main
-from ego_cl.runners.synth import MANIFEST, ensure_dataset, main
+from ego_cl.runners.datasets import MANIFEST, ensure_dataset
+from ego_cl.runners.synth import main
 from ego_cl.types import InputError
 
 TINY = [

@@ -26,10 +26,10 @@ TINY = dict(
 def make_tiny(home: Path) -> tuple[Path, Path]:
     """Write the dataset under ``home``; return ``(ego4d_root, checkpoint)``."""
     from ego_cl.data.config import SyntheticConfig
-    from ego_cl.learners.checkpoint import network_checkpoint
-    from ego_cl.learners.networks import build_network
-    from ego_cl.runners.checkpoints import write_checkpoint
-    from ego_cl.runners.synth import ensure_default_dataset
+    from ego_cl.learners.networks.builders import build_network
+    from ego_cl.learners.networks.checkpoint import network_checkpoint
+    from ego_cl.runners.checkpoint_io import write_checkpoint
+    from ego_cl.runners.datasets import ensure_default_dataset
 
     root, _ = ensure_default_dataset(home, SyntheticConfig(**TINY))
     torch.manual_seed(0)

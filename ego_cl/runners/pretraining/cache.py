@@ -52,8 +52,8 @@ class PretrainData:
 def data_paths(data: DataConfig, *, home: str | Path | None = None) -> tuple[Path, Path, Path]:
     """``(ego4d_root, split_dir, video_dir)``; generates the synthetic data / the split when absent."""
     if data.ego4d_root is None:
-        from ego_cl.runners.plan import ego_cl_home
-        from ego_cl.runners.synth import ensure_default_dataset
+        from ego_cl.runners.datasets import ensure_default_dataset
+        from ego_cl.runners.engine.plan import ego_cl_home
 
         root, split_dir = ensure_default_dataset(Path(home) if home else ego_cl_home())
     else:
@@ -147,8 +147,8 @@ def ensure_pretrained(cfg, *, home: str | Path | None = None, out_dir: str | Pat
     ``$EGO_CL_HOME/pretrained``. ``cfg.run.out_dir`` and ``cfg.run.name`` are ignored.
     """
     from ego_cl.runners.config import converter
-    from ego_cl.runners.plan import ego_cl_home
-    from ego_cl.runners.pretrain import comparable_config, pretrain
+    from ego_cl.runners.engine.plan import ego_cl_home
+    from ego_cl.runners.pretraining.run import comparable_config, pretrain
 
     data = resolve_data(cfg.data, home=home, short_side=_decode_side(cfg))
     key = json.dumps(

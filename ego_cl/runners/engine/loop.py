@@ -2,7 +2,7 @@
 
 This is river's progressive validation for one user stream. :func:`online_loop` is a
 generator with no side effects of its own: it yields one :class:`StepRecord` per batch and the
-writing shell (``ego_cl.runners.user``) decides what to persist and when to checkpoint.
+writing shell (``ego_cl.runners.engine.user``) decides what to persist and when to checkpoint.
 
 Leak-proofing, in order of the calls for batch ``t``:
 

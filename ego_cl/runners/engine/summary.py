@@ -15,7 +15,7 @@ from typing import Any
 
 from ego_cl.metrics.aggregation import mean_se
 from ego_cl.metrics.gains import user_gains
-from ego_cl.runners.build import LEARNER_CLASSES
+from ego_cl.runners.engine.build import LEARNER_CLASSES
 from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
 
 __all__ = ["HEADLINE", "format_table", "summarize"]

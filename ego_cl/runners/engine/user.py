@@ -1,4 +1,4 @@
-"""The writing shell around :func:`ego_cl.runners.loop.online_loop` for one user.
+"""The writing shell around :func:`ego_cl.runners.engine.loop.online_loop` for one user.
 
 :func:`stream_user` takes already built parts (learner, metrics, batches) and a
 :class:`~ego_cl.runners.results.UserDir`; it seeds, resumes from the last checkpoint, writes
@@ -23,7 +23,7 @@ import torch
 
 from ego_cl.metrics.near_future import near_future_metrics
 from ego_cl.protocols import Learner
-from ego_cl.runners.loop import LogColumns, LoopState, NearFuture, PastWindow, online_loop
+from ego_cl.runners.engine.loop import LogColumns, LoopState, NearFuture, PastWindow, online_loop
 from ego_cl.runners.results import UserDir
 from ego_cl.types import Batch
 

@@ -3,7 +3,7 @@
 ``pool.backend=slurm`` submits every job of a run (user streams, shared baselines, hindsight
 pairs) as one array (``pool.slurm.*``: partition, time limit, GPUs/CPUs per task, array
 parallelism), waits, and turns each job's result or error into the same
-:class:`~ego_cl.runners.pool.Outcome` the local pool gives. Jobs write into the run directory
+:class:`~ego_cl.runners.engine.pool.Outcome` the local pool gives. Jobs write into the run directory
 themselves (shared filesystem), so resume and reports are unchanged; a job that finds its
 ``DONE`` returns at once, so resubmitting a half-finished run is safe.
 ``pool.slurm.local=true`` uses submitit's local executor (separate processes on this machine),
@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from ego_cl.runners.config import PoolConfig, SlurmConfig
-from ego_cl.runners.pool import Job, Outcome, run_jobs
+from ego_cl.runners.engine.pool import Job, Outcome, run_jobs
 
 __all__ = ["dispatch_jobs", "executor_parameters", "run_jobs_slurm", "slurm_entry"]
 

@@ -16,10 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ego_cl.learners.losses import action_correct, action_losses
-from ego_cl.learners.networks import VideoNetwork
-from ego_cl.runners.pretrain_config import PretrainOptimConfig
-from ego_cl.runners.pretrain_inputs import PretrainData, resolve_data
+from ego_cl.learners.adaptation.losses import action_correct, action_losses
+from ego_cl.learners.networks.builders import VideoNetwork
+from ego_cl.runners.pretraining.cache import PretrainData, resolve_data
+from ego_cl.runners.pretraining.config import PretrainOptimConfig
 from ego_cl.types import ActionAnnotation, Target
 
 __all__ = ["PretrainData", "Trainer", "chance_levels", "param_groups", "resolve_data", "validate"]

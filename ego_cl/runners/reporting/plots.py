@@ -22,8 +22,8 @@ from matplotlib.ticker import MaxNLocator
 from ego_cl.metrics.forgetting import ForgettingBin
 from ego_cl.metrics.stream_metrics import metric_curves
 from ego_cl.metrics.transfer import TransferMatrix
-from ego_cl.runners.report_data import read_log
-from ego_cl.runners.report_sections import MODES, MethodResult
+from ego_cl.runners.reporting.data import read_log
+from ego_cl.runners.reporting.sections import MODES, MethodResult
 from ego_cl.runners.results import safe_name
 from ego_cl.types import Action
 
@@ -216,7 +216,7 @@ def write_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
     for m in methods:
         if not m.blind:
             written += plot_running_accuracy(m, out_dir / f"running_accuracy_{safe_name(m.label)}")
-    from ego_cl.runners.report_extra import extra_plots
+    from ego_cl.runners.reporting.extra import extra_plots
 
     written += extra_plots([m for m in methods if not m.blind], out_dir)
     log.info("report_plots_written", n_files=len(written), out_dir=str(out_dir))

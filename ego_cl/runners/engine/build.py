@@ -2,7 +2,7 @@
 
 Each ``build_*`` maps one config section to plain keyword arguments of a component; nothing
 here reads argv or writes files. :func:`build_user_parts` assembles one user's
-:class:`~ego_cl.runners.user.UserParts` from a source, the user's annotations and a network.
+:class:`~ego_cl.runners.engine.user.UserParts` from a source, the user's annotations and a network.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from ego_cl.metrics.metric_set import MetricSet
 from ego_cl.metrics.prediction_log import prediction_log_columns
 from ego_cl.protocols import Learner, StreamSource
 from ego_cl.runners.config import StreamRunConfig
-from ego_cl.runners.loop import NearFuture, PastWindow
-from ego_cl.runners.user import UserParts
+from ego_cl.runners.engine.loop import NearFuture, PastWindow
+from ego_cl.runners.engine.user import UserParts
 from ego_cl.streams.config import StreamConfig
 from ego_cl.streams.loader import StreamLoader
 from ego_cl.streams.sampling import UniformClipSampler

@@ -173,9 +173,9 @@ def run_grid(
     target=None,
 ) -> tuple[Path, list[dict]]:
     """Run (or resume) every combination in one pool; returns the grid directory and summaries."""
+    from ego_cl.runners.engine.plan import plan_run, resolve_inputs
+    from ego_cl.runners.engine.progress import Progress
     from ego_cl.runners.logs import configure_logging
-    from ego_cl.runners.plan import plan_run, resolve_inputs
-    from ego_cl.runners.progress import Progress
     from ego_cl.runners.stream import run_plans
 
     parent, runs = prepare_grid(config, overrides, grid_items, resume=resume)
@@ -190,7 +190,7 @@ def run_grid(
 def grid_main(args: Any) -> int:
     """``stream --grid ...``: run the grid, print its table and the grid directory (exit 1 on failures)."""
     from ego_cl.runners.cli import EXIT_FAILED
-    from ego_cl.runners.summary import format_table
+    from ego_cl.runners.engine.summary import format_table
 
     if args.print_config:
         for _, cfg in prepare_grid_configs(args.config, args.overrides, args.grid):

@@ -16,9 +16,9 @@ import attrs
 import structlog
 
 from ego_cl.runners.config import StreamRunConfig, converter, dump_yaml, load_config
-from ego_cl.runners.job import Inputs, UserJob, load_inputs
-from ego_cl.runners.pool import Job
-from ego_cl.runners.pretrain_inputs import data_paths
+from ego_cl.runners.engine.job import Inputs, UserJob, load_inputs
+from ego_cl.runners.engine.pool import Job
+from ego_cl.runners.pretraining.cache import data_paths
 from ego_cl.runners.results import UserDir, atomic_write_text, run_dir_name, safe_name
 from ego_cl.types import InputError
 
@@ -161,7 +161,7 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
     Raises:
         InputError: Bad split, missing videos (unless ``data.skip_missing_videos``), bad checkpoint.
     """
-    from ego_cl.runners.build import baseline_learner
+    from ego_cl.runners.engine.build import baseline_learner
 
     loaded = load_inputs(cfg, inputs)
     if not cfg.data.skip_missing_videos:

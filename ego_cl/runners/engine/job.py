@@ -21,11 +21,11 @@ from ego_cl.data.taxonomy import TAXONOMY_FILE, infer_taxonomy, load_taxonomy
 from ego_cl.data.usersplit import find_split_file, load_user_split, pretrain_action_set, seen_labels
 from ego_cl.learners.config import LearnerConfig
 from ego_cl.protocols import StreamSource
-from ego_cl.runners.build import build_user_parts
-from ego_cl.runners.checkpoints import load_network
+from ego_cl.runners.checkpoint_io import load_network
 from ego_cl.runners.config import StreamRunConfig
+from ego_cl.runners.engine.build import build_user_parts
+from ego_cl.runners.engine.user import seed_everything, stream_user
 from ego_cl.runners.results import UserDir
-from ego_cl.runners.user import seed_everything, stream_user
 from ego_cl.types import Action, ActionAnnotation, InputError, UserId
 
 __all__ = ["Inputs", "RunInputs", "UserJob", "load_inputs", "run_user_job"]

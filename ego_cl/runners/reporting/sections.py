@@ -14,7 +14,7 @@ import attrs
 
 from ego_cl.metrics.aggregation import UserAggregate
 from ego_cl.metrics.report_tables import best_index
-from ego_cl.runners.report_format import Table, mean_se_cell, number_cell
+from ego_cl.runners.reporting.format import Table, mean_se_cell, number_cell
 
 __all__ = ["MODES", "MethodResult", "report_tables"]
 

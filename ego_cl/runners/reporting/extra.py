@@ -15,10 +15,10 @@ from ego_cl.metrics.counts import stream_label_sets
 from ego_cl.metrics.forgetting import bin_forgetting, reexposure_forgetting
 from ego_cl.metrics.stream_metrics import hindsight_metrics
 from ego_cl.metrics.transfer import TransferMatrix, transfer_matrix
-from ego_cl.runners.report_data import PRETRAINED, read_log
-from ego_cl.runners.report_format import render_csv
-from ego_cl.runners.report_plots import plot_forgetting, plot_label_histograms, plot_transfer
-from ego_cl.runners.report_sections import MethodResult
+from ego_cl.runners.reporting.data import PRETRAINED, read_log
+from ego_cl.runners.reporting.format import render_csv
+from ego_cl.runners.reporting.plots import plot_forgetting, plot_label_histograms, plot_transfer
+from ego_cl.runners.reporting.sections import MethodResult
 from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
 
 __all__ = ["extra_plots", "pretrain_seen", "run_transfer"]

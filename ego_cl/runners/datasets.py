@@ -1,0 +1,169 @@
+"""Dataset files a run may need written: the synthetic Ego4D-format dataset and user splits.
+
+``python -m ego_cl.runners.synth``: write the synthetic Ego4D-format dataset to a directory.
+
+The directory is built under a temporary name next to ``--out`` and renamed into place when
+complete, so ``--out`` is either absent or a whole dataset. ``synthetic.json`` in it records the
+config it was generated from; :func:`ensure_dataset` reuses a directory whose record matches.
+``ensure_default_dataset`` is the one call behind the embedded demo: dataset + user split.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Literal
+
+import structlog
+
+from ego_cl.data.config import SyntheticConfig
+from ego_cl.data.records import load_lta_file, load_metadata
+from ego_cl.data.split import UserSplitResult, build_user_split
+from ego_cl.data.synthetic import dataset_files, plan_dataset
+from ego_cl.data.taxonomy import TAXONOMY_FILE, load_taxonomy
+from ego_cl.runners.config import converter
+from ego_cl.runners.results import atomic_write_text
+from ego_cl.types import InputError
+
+__all__ = [
+    "MANIFEST",
+    "ensure_dataset",
+    "ensure_default_dataset",
+    "SUMMARY_FILE",
+    "generate_dataset",
+    "write_user_split",
+]
+
+log = structlog.get_logger(__name__)
+
+MANIFEST = "synthetic.json"
+"""File in a generated dataset holding the config it was generated from."""
+
+
+def generate_dataset(out_dir: str | Path, config: SyntheticConfig | None = None) -> Path:
+    """Write the dataset of ``config`` to ``out_dir`` (which must not exist), atomically.
+
+    Raises:
+        InputError: ``out_dir`` already exists.
+    """
+    config = config or SyntheticConfig()
+    out = Path(out_dir)
+    if out.exists():
+        raise InputError(f"{out}: already exists (remove it, or pick another --out)")
+    started = time.perf_counter()
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    n_bytes = 0
+    try:
+        for rel, data in dataset_files(plan_dataset(config)):
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            n_bytes += len(data)
+        (tmp / MANIFEST).write_text(json.dumps(converter.unstructure(config), indent=1))
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    log.info(
+        "synthetic_dataset_written",
+        out_dir=str(out),
+        mb=round(n_bytes / 1e6, 1),
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    return out
+
+
+def ensure_dataset(out_dir: str | Path, config: SyntheticConfig | None = None) -> Path:
+    """``out_dir`` holding the dataset of ``config``: reused if its manifest matches, else generated.
+
+    Raises:
+        InputError: ``out_dir`` exists but holds something else.
+    """
+    config = config or SyntheticConfig()
+    out = Path(out_dir)
+    manifest = out / MANIFEST
+    if out.exists():
+        if manifest.is_file() and json.loads(manifest.read_text()) == converter.unstructure(config):
+            return out
+        raise InputError(f"{out}: exists but is not the synthetic dataset of this config")
+    return generate_dataset(out, config)
+
+
+def ensure_default_dataset(home: str | Path, config: SyntheticConfig | None = None) -> tuple[Path, Path]:
+    """The embedded demo data: the dataset under ``home`` plus its user split.
+
+    The directory name carries the seed and a digest of the config, so a changed config never
+    reuses stale data. The split is ``criterion=random``, ``n_eval=config.n_eval_users``,
+    ``n_train=config.n_train_users``, seed 0, written to ``<dataset>/usersplits``.
+
+    Returns:
+        ``(ego4d_root, split_dir)``.
+    """
+    config = config or SyntheticConfig()
+    digest = _digest(config)
+    root = ensure_dataset(Path(home) / f"synthetic-{config.seed}-{digest}", config)
+    split_dir = root / "usersplits"
+    if not (split_dir / "split_summary.json").is_file():
+        write_user_split(
+            root,
+            split_dir,
+            criterion="random",
+            n_eval=config.n_eval_users,
+            n_train=config.n_train_users,
+            seed=0,
+        )
+    return root, split_dir
+
+
+def _digest(config: SyntheticConfig) -> str:
+    import hashlib
+
+    text = json.dumps(converter.unstructure(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+SUMMARY_FILE = "split_summary.json"
+
+
+def write_user_split(
+    ego4d_root: str | Path,
+    out_dir: str | Path,
+    *,
+    criterion: Literal["paper", "random"] = "random",
+    n_eval: int = 50,
+    n_train: int = 10,
+    seed: int = 0,
+) -> UserSplitResult:
+    """Build the split of ``ego4d_root`` and write its files into ``out_dir``.
+
+    Raises:
+        InputError: Malformed input files (all problems of a file at once) or an impossible split.
+    """
+    root = Path(ego4d_root)
+    taxonomy_path = root / TAXONOMY_FILE
+    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path.is_file() else None
+    metadata = load_metadata(root / "ego4d.json")
+    records = [
+        load_lta_file(root / "v1/annotations/fho_lta_train.json", taxonomy=taxonomy, metadata=metadata)
+    ]
+    val_path = root / "v1/annotations/fho_lta_val.json"
+    if val_path.is_file():
+        records.append(load_lta_file(val_path, taxonomy=taxonomy, metadata=metadata))
+    result = build_user_split(records, criterion=criterion, n_eval=n_eval, n_train=n_train, seed=seed)
+    out = Path(out_dir)
+    for name, document in result.documents.items():
+        atomic_write_text(out / name, json.dumps(document, indent=1))
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(result.summary, indent=1))
+    log.info(
+        "user_split_written",
+        out_dir=str(out),
+        train=len(result.train),
+        test=len(result.test),
+        pretrain=len(result.pretrain),
+    )
+    return result

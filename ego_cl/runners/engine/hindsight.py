@@ -1,0 +1,209 @@
+"""Hindsight evaluation: final user models over whole streams, as pool jobs.
+
+``python -m ego_cl.runners.hindsight RUN_DIR [--transfer]``: final models over whole streams.
+
+Each finished user's final learner state (``users/<uid>/learner.pt``) predicts, in eval mode and
+without learning, every sample of its own stream (built exactly as in the online run): the
+hindsight pass behind HAG (spec §1.4, §6.6). With ``--transfer`` every user's final model runs
+on every user's stream, and the pretrained model on every stream (the reference row of the
+transfer matrix and of HAG). Pairs run in the run's pool (``pool.*``; ``--processes 0`` runs
+in-process); each writes its prediction log like the online ones, ``metrics.json`` and
+``DONE`` into ``RUN_DIR/hindsight/<model>/<stream>/`` (``<model>`` = user id or
+``_pretrained``); a finished pair is skipped, so an interrupted evaluation resumes.
+``python -m ego_cl.runners.report RUN_DIR`` then adds HAG and the transfer heatmap.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import structlog
+import torch
+
+from ego_cl.learners.config import FrozenConfig, LearnerConfig
+from ego_cl.metrics.stream_metrics import hindsight_metrics
+from ego_cl.runners.config import StreamRunConfig, load_config
+from ego_cl.runners.engine.build import build_user_parts
+from ego_cl.runners.engine.job import Inputs, load_inputs
+from ego_cl.runners.engine.pool import Job, Outcome
+from ego_cl.runners.engine.slurm import dispatch_jobs
+from ego_cl.runners.engine.user import seed_everything
+from ego_cl.runners.reporting.data import PRETRAINED, hindsight_dir
+from ego_cl.runners.results import UserDir, safe_name
+from ego_cl.types import InputError
+
+__all__ = [
+    "PairJob",
+    "check_same_inputs",
+    "eval_learner",
+    "hindsight_pairs",
+    "run_hindsight",
+    "run_pair_job",
+]
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class PairJob:
+    """One hindsight evaluation: ``model``'s final state over ``stream``'s stream (pool payload).
+
+    Attributes:
+        cfg: The run's config.
+        inputs: Its resolved input paths.
+        model: User id of the model, or :data:`PRETRAINED`.
+        stream: User id of the stream.
+        state_path: The model's ``learner.pt`` (``None`` for the pretrained model).
+        out_dir: Result directory of the pair.
+    """
+
+    cfg: StreamRunConfig
+    inputs: Inputs
+    model: str
+    stream: str
+    state_path: str | None
+    out_dir: str
+
+
+def eval_learner(cfg: LearnerConfig) -> LearnerConfig:
+    """The run's learner config predicting in eval mode (``upstream_train_mode_predict`` off)."""
+    if getattr(cfg, "upstream_train_mode_predict", False):
+        return attrs.evolve(cfg, upstream_train_mode_predict=False)
+    return cfg
+
+
+def run_pair_job(job: PairJob, device: str, report: Callable[[int, int], None]) -> dict[str, Any]:
+    """Pool target: predict every sample of the stream with the fixed final model, write results."""
+    udir = UserDir(Path(job.out_dir))
+    if udir.is_done:
+        return {**udir.read_json("metrics.json"), "skipped": True}
+    with structlog.contextvars.bound_contextvars(model=job.model, stream=job.stream):
+        loaded = load_inputs(job.cfg, job.inputs)
+        seed_everything(job.cfg.run.seed)
+        learner = FrozenConfig() if job.state_path is None else eval_learner(job.cfg.learner)
+        parts = build_user_parts(
+            job.cfg,
+            user_id=job.stream,
+            annotations=loaded.users[job.stream],
+            source=loaded.source,
+            network=copy.deepcopy(loaded.network),
+            pretrain_actions=loaded.pretrain_actions,
+            seen_verbs=loaded.seen_verbs,
+            seen_nouns=loaded.seen_nouns,
+            device=device,
+            learner=learner,
+        )
+        if job.state_path is not None:
+            parts.learner.load_state_dict(torch.load(job.state_path, map_location="cpu", weights_only=True))
+        columns: dict[str, list] = {}
+        step = -1
+        for step, batch in enumerate(parts.batches(0)):
+            prediction = parts.learner.predict(batch.without_labels())
+            for name, values in parts.log_columns(prediction, batch, step).items():
+                columns.setdefault(name, []).extend(values)
+            report(len(columns.get("index", ())), parts.n_samples)
+        udir.drop_parts_from(0)
+        udir.write_part(columns, 0, step + 1)
+        metrics = hindsight_metrics(udir.read_log(), k=job.cfg.metrics.top_k)
+        udir.write_json("metrics.json", metrics)
+        udir.mark_done()
+    log.info("hindsight_pair_finished", model=job.model, stream=job.stream, n_samples=parts.n_samples)
+    return metrics
+
+
+def check_same_inputs(run_dir: Path, cfg: StreamRunConfig, inputs: Inputs) -> None:
+    """Refuse to evaluate when the inputs resolve differently than for the run (another
+    checkpoint, split or stream config): the run's ``baseline/<uid>`` links name the cache key
+    of its inputs, which must equal the key of the inputs resolved now.
+
+    Raises:
+        InputError: The keys differ (the message names both).
+    """
+    from ego_cl.runners.engine.build import baseline_learner
+    from ego_cl.runners.engine.plan import baseline_key
+
+    links = sorted((run_dir / "baseline").glob("*")) if (run_dir / "baseline").is_dir() else []
+    used = {p.resolve().parent.name for p in links if p.is_symlink()}
+    if not used:
+        return
+    now = baseline_key(cfg, inputs, baseline_learner(cfg))
+    if now not in used:
+        raise InputError(
+            f"{run_dir}: its inputs resolved to baseline key(s) {sorted(used)}, now to {now} "
+            f"(checkpoint {inputs.checkpoint}); the checkpoint, split files or stream config changed since "
+            "the run, so its final models cannot be compared with this pretrained model"
+        )
+
+
+def hindsight_pairs(users: Sequence[str], *, transfer: bool) -> list[tuple[str, str]]:
+    """``(model, stream)`` pairs: the diagonal, or every pair plus the pretrained model's row.
+
+    Example:
+        >>> hindsight_pairs(["a", "b"], transfer=False)
+        [('a', 'a'), ('b', 'b')]
+        >>> hindsight_pairs(["a", "b"], transfer=True)[:3]
+        [('_pretrained', 'a'), ('_pretrained', 'b'), ('a', 'a')]
+    """
+    if not transfer:
+        return [(u, u) for u in users]
+    return [(PRETRAINED, s) for s in users] + [(m, s) for m in users for s in users]
+
+
+def run_hindsight(
+    run_dir: str | Path, *, transfer: bool = False, processes: int | None = -1, target=None
+) -> list[Outcome]:
+    """Evaluate the final models of a finished (or partly finished) run; returns the outcomes.
+
+    Args:
+        run_dir: The stream run directory.
+        transfer: Every model on every stream, plus the pretrained model.
+        processes: Pool processes (``-1`` = the run's ``pool.processes``; ``0`` = in-process);
+            with ``pool.backend=slurm`` the pairs go to SLURM as one job array instead.
+        target: Replaces :func:`run_pair_job` (tests).
+
+    Raises:
+        InputError: Not a run directory, or no user finished.
+    """
+    from ego_cl.runners.engine.plan import resolve_inputs
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise InputError(f"{run_dir}: not a run directory (no config.yaml)")
+    cfg = load_config(StreamRunConfig, run_dir / "config.yaml")
+    inputs = resolve_inputs(cfg)
+    check_same_inputs(run_dir, cfg, inputs)
+    users = [u for u in load_inputs(cfg, inputs).users if UserDir(run_dir / "users" / safe_name(u)).is_done]
+    if not users:
+        raise InputError(f"{run_dir}: no finished user (users/<id>/DONE); run or resume the stream first")
+    jobs = []
+    for model, stream in hindsight_pairs(users, transfer=transfer):
+        state = None if model == PRETRAINED else str(run_dir / "users" / safe_name(model) / "learner.pt")
+        out = hindsight_dir(run_dir, safe_name(model), safe_name(stream))
+        payload = PairJob(
+            cfg=cfg, inputs=inputs, model=model, stream=stream, state_path=state, out_dir=str(out)
+        )
+        jobs.append(Job(key=f"hindsight/{model}/{stream}", size=1, payload=payload))
+    log.info("hindsight_started", run_dir=str(run_dir), n_pairs=len(jobs), transfer=transfer)
+
+    def on_outcome(outcome: Outcome) -> None:
+        if not outcome.ok:
+            pair = next(j.payload for j in jobs if j.key == outcome.key)
+            UserDir(Path(pair.out_dir)).record_failure(
+                {"error": outcome.error, "traceback": outcome.traceback, "exit_code": outcome.exit_code}
+            )
+            log.error("hindsight_pair_failed", key=outcome.key, error=outcome.error)
+
+    return dispatch_jobs(
+        jobs,
+        target or run_pair_job,
+        pool=cfg.pool,
+        folder=run_dir / "slurm" / "hindsight",
+        log_file=str(run_dir / "log.jsonl"),
+        on_outcome=on_outcome,
+        processes=processes,
+        decode_workers=cfg.stream.workers,
+    )
