@@ -156,8 +156,8 @@ def random_checkpoint(root: Path, path: Path, kind: str, seed: int = 0) -> Path:
     """A randomly initialised ``kind`` network sized for ``root``'s taxonomy, as an ego_cl checkpoint."""
     import torch
 
-    from ego_cl.learners.checkpoint import network_checkpoint
-    from ego_cl.learners.networks import build_network
+    from ego_cl.learners.networks.builders import build_network
+    from ego_cl.learners.networks.checkpoint import network_checkpoint
     from ego_cl.runners.checkpoints import write_checkpoint
 
     if path.is_file():

@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import cpu_count
-from ego_cl.learners.losses import action_losses
-from ego_cl.learners.networks import NETWORK_INPUTS, NETWORK_KINDS, build_network
+from ego_cl.learners.adaptation.losses import action_losses
+from ego_cl.learners.networks.builders import NETWORK_INPUTS, NETWORK_KINDS, build_network
 from ego_cl.runners.pool import slot_threads
 from ego_cl.streams.config import StreamConfig
 from ego_cl.types import Target

@@ -9,36 +9,51 @@ share one forward pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.buffer import Fetch, ReplayBuffer
-from ego_cl.learners.memory import MemoryPolicy
-from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
-from ego_cl.learners.payload import IndexedTensors
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.optim import TrainOptions
+from ego_cl.learners.memory.buffer import Fetch, ReplayBuffer
+from ego_cl.learners.memory.payload import IndexedTensors
+from ego_cl.learners.memory.policy import MemoryOptions
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["DERppLearner"]
+__all__ = ["DERppLearner", "DerppConfig"]
+
+
+@attrs.frozen(kw_only=True)
+class DerppConfig(TrainOptions, MemoryOptions):
+    """DER++ (Buzzega et al. 2020): replay of stored logits (MSE) and labels (CE).
+
+    Loss = CE(new) + ``alpha`` · MSE(logits, stored logits) on one memory draw + ``beta`` ·
+    CE on another. Logits are stored with the stream indices when a batch is learned.
+
+    Attributes:
+        alpha: Weight of the logit-matching term (0.1).
+        beta: Weight of the replayed-label term (0.5).
+        (the memory options of :class:`~ego_cl.learners.memory.policy.MemoryOptions`, with
+        ``replay_batch_size`` per draw, and the optimiser options of
+        :class:`~ego_cl.learners.adaptation.optim.TrainOptions`)
+    """
+
+    kind: Literal["derpp"] = "derpp"
+    alpha: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
+    beta: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
 
 
 class DERppLearner:
     """Replay of stored logits (MSE, weight ``alpha``) and labels (CE, weight ``beta``).
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        config: Loss weights, memory and optimiser options.
         fetch: The runner's ``fetch(indices) -> Batch``.
-        alpha: Weight of the logit-matching term.
-        beta: Weight of the replayed-label term.
-        memory, capacity, replay_batch_size, resample_each_update: As in
-            :class:`~ego_cl.learners.replay.ReplayLearner` (``replay_batch_size`` per draw).
-        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
-        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
-            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+        context: Class masks, device and the seed of the dropout and memory streams.
     """
 
     is_hindsight = False
@@ -46,55 +61,21 @@ class DERppLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: DerppConfig = DerppConfig(),
         *,
         fetch: Fetch,
-        alpha: float = 0.1,
-        beta: float = 0.5,
-        memory: MemoryPolicy = "reservoir",
-        capacity: int = 64,
-        replay_batch_size: int | None = None,
-        resample_each_update: bool = True,
-        lr: float = 0.01,
-        head_lr: float | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        trainable: Trainable = "all",
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        self._net = AdaptedNetwork(
-            network,
-            trainable=trainable,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
+        self._net, self._optimizer = adapt(
+            network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            head_lr=head_lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
+        self._buffer = ReplayBuffer(
+            policy=config.memory, capacity=config.capacity, fetch=fetch, seed=self._net.seed
         )
-        self._buffer = ReplayBuffer(policy=memory, capacity=capacity, fetch=fetch, seed=seed)
         self._logits = IndexedTensors()
-        self.alpha, self.beta = alpha, beta
-        self.k_updates, self.replay_batch_size = k_updates, replay_batch_size
-        self.resample_each_update = resample_each_update
+        self.alpha, self.beta = config.alpha, config.beta
+        self.k_updates, self.replay_batch_size = config.k_updates, config.replay_batch_size
+        self.resample_each_update = config.resample_each_update
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

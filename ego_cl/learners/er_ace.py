@@ -10,34 +10,44 @@ forward pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.buffer import Fetch, ReplayBuffer
-from ego_cl.learners.losses import action_losses
-from ego_cl.learners.masking import mask_logits
-from ego_cl.learners.memory import MemoryPolicy
-from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
-from ego_cl.learners.unseen import MaskMode, batch_classes
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.losses import action_losses
+from ego_cl.learners.adaptation.masking import mask_logits
+from ego_cl.learners.adaptation.optim import TrainOptions
+from ego_cl.learners.adaptation.unseen import batch_classes
+from ego_cl.learners.memory.buffer import Fetch, ReplayBuffer
+from ego_cl.learners.memory.policy import MemoryOptions
 from ego_cl.types import Batch, LearnStats, Prediction, Target
 
-__all__ = ["ERACELearner"]
+__all__ = ["ERACELearner", "ErAceConfig"]
+
+
+@attrs.frozen(kw_only=True)
+class ErAceConfig(TrainOptions, MemoryOptions):
+    """ER-ACE (Caccia et al. 2022): replay where the new batch's cross-entropy only competes
+    among the classes present in that batch (asymmetric CE); memory samples use the full CE.
+
+    Attributes: the memory options of :class:`~ego_cl.learners.memory.policy.MemoryOptions` and
+    the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`.
+    """
+
+    kind: Literal["er_ace"] = "er_ace"
 
 
 class ERACELearner:
     """Replay with asymmetric cross-entropy on the incoming batch.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        config: Memory and optimiser options.
         fetch: The runner's ``fetch(indices) -> Batch``.
-        memory, capacity, replay_batch_size, resample_each_update: As in
-            :class:`~ego_cl.learners.replay.ReplayLearner`.
-        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
-        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
-            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+        context: Class masks, device and the seed of the dropout and memory streams.
     """
 
     is_hindsight = False
@@ -45,51 +55,19 @@ class ERACELearner:
     def __init__(
         self,
         network: nn.Module,
+        config: ErAceConfig = ErAceConfig(),
         *,
         fetch: Fetch,
-        memory: MemoryPolicy = "reservoir",
-        capacity: int = 64,
-        replay_batch_size: int | None = None,
-        resample_each_update: bool = True,
-        lr: float = 0.01,
-        head_lr: float | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        trainable: Trainable = "all",
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        self._net = AdaptedNetwork(
-            network,
-            trainable=trainable,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
+        self._net, self._optimizer = adapt(
+            network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            head_lr=head_lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
+        self._buffer = ReplayBuffer(
+            policy=config.memory, capacity=config.capacity, fetch=fetch, seed=self._net.seed
         )
-        self._buffer = ReplayBuffer(policy=memory, capacity=capacity, fetch=fetch, seed=seed)
-        self.k_updates, self.replay_batch_size = k_updates, replay_batch_size
-        self.resample_each_update = resample_each_update
+        self.k_updates, self.replay_batch_size = config.k_updates, config.replay_batch_size
+        self.resample_each_update = config.resample_each_update
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

@@ -13,30 +13,46 @@ one backward pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.optim import TrainOptions
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["EWCLearner"]
+__all__ = ["EWCLearner", "EwcConfig"]
+
+
+@attrs.frozen(kw_only=True)
+class EwcConfig(TrainOptions):
+    """Online EWC (EWC++ style): fine-tuning plus ``ewc_lambda/2 · Σ F (θ - θ*)²``.
+
+    Every ``task_batches`` batches form one "task": then the Fisher diagonal (a moving average of
+    squared loss gradients) is updated and the anchor ``θ*`` becomes the current parameters.
+
+    Attributes:
+        ewc_lambda: Penalty strength (10, as in the EWC baselines of Chaudhry et al. 2018).
+        fisher_decay: Weight of the old Fisher in the moving average, in ``[0, 1)`` (0.9, EWC++).
+        task_batches: Batches per task (16 = 64 clips at batch 4, the original's past window).
+        (the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`)
+    """
+
+    kind: Literal["ewc"] = "ewc"
+    ewc_lambda: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
+    fisher_decay: float = attrs.field(default=0.9, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    task_batches: int = attrs.field(default=16, validator=attrs.validators.gt(0))
 
 
 class EWCLearner:
     """Fine-tuning with an online EWC penalty towards the parameters after the previous batch.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
-        ewc_lambda: Penalty strength.
-        fisher_decay: Weight of the old Fisher in the moving average, in ``[0, 1)``.
-        task_batches: Batches per consolidation (Fisher update and new anchor).
-        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
-        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
-            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        config: Penalty and optimiser options.
+        context: Class masks, device and the seed of the dropout stream (``None``: defaults).
     """
 
     is_hindsight = False
@@ -44,57 +60,20 @@ class EWCLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: EwcConfig = EwcConfig(),
         *,
-        ewc_lambda: float = 10.0,
-        fisher_decay: float = 0.9,
-        task_batches: int = 16,
-        lr: float = 0.01,
-        head_lr: float | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        trainable: Trainable = "all",
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        if not 0.0 <= fisher_decay < 1.0:
-            raise ValueError(f"fisher_decay must be in [0, 1), got {fisher_decay}")
-        if task_batches < 1:
-            raise ValueError(f"task_batches must be >= 1, got {task_batches}")
-        self._net = AdaptedNetwork(
-            network,
-            trainable=trainable,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
-        )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            head_lr=head_lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
+        self._net, self._optimizer = adapt(
+            network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )
         self._params = {n: p for n, p in self._net.network.named_parameters() if p.requires_grad}
         self._fisher = {n: torch.zeros_like(p) for n, p in self._params.items()}
         self._anchor = {n: p.detach().clone() for n, p in self._params.items()}
         self._squared = {n: torch.zeros_like(p) for n, p in self._params.items()}
         self._n_squared = 0
-        self.ewc_lambda, self.fisher_decay, self.k_updates = ewc_lambda, fisher_decay, k_updates
-        self.task_batches = task_batches
+        self.ewc_lambda, self.fisher_decay = config.ewc_lambda, config.fisher_decay
+        self.k_updates, self.task_batches = config.k_updates, config.task_batches
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

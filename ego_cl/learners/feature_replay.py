@@ -9,34 +9,45 @@ memory stores ``(feature, label set)`` per stream index and replays through the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.buffer import concat_targets, primary_actions
-from ego_cl.learners.memory import MemoryPolicy, build_memory, draw
-from ego_cl.learners.optim import OptimizerKind, build_optimizer
-from ego_cl.learners.payload import IndexedTensors
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.optim import OptimOptions
+from ego_cl.learners.memory.buffer import concat_targets, primary_actions
+from ego_cl.learners.memory.payload import IndexedTensors
+from ego_cl.learners.memory.policy import MemoryOptions, build_memory, draw
 from ego_cl.types import Batch, LearnStats, Prediction, Target
 
-__all__ = ["FeatureReplayLearner"]
+__all__ = ["FeatureReplayConfig", "FeatureReplayLearner"]
+
+
+@attrs.frozen(kw_only=True)
+class FeatureReplayConfig(OptimOptions, MemoryOptions):
+    """Head-only adaptation with replay of the frozen backbone's pooled features (no re-decoding).
+
+    Attributes:
+        lr: Learning rate of the head (0.1: the original's head-only setting).
+        (the memory options of :class:`~ego_cl.learners.memory.policy.MemoryOptions` and the
+        optimiser options of :class:`~ego_cl.learners.adaptation.optim.OptimOptions`, without
+        ``head_lr``/``trainable``; ``upstream_train_mode_predict`` affects the *prediction*
+        only: stored and learned features always come from the eval-mode backbone)
+    """
+
+    kind: Literal["feature_replay"] = "feature_replay"
+    lr: float = attrs.field(default=0.1, validator=attrs.validators.gt(0))
 
 
 class FeatureReplayLearner:
     """Head-only fine-tuning on ``new ∪ replayed features`` with loss ``½·mean_new + ½·mean_memory``.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``; only its head trains).
-        memory, capacity, replay_batch_size, resample_each_update: As in
-            :class:`~ego_cl.learners.replay.ReplayLearner`.
-        lr: Learning rate of the head (0.1: the original's head-only setting).
-        momentum, nesterov, weight_decay, optimizer, k_updates, allowed_verbs, allowed_nouns,
-        mask_unseen, device, seed: As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
-        upstream_train_mode_predict: Train-mode *prediction* only; stored and learned features
-            always come from the eval-mode backbone.
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``; only its head trains).
+        config: Memory and optimiser options.
+        context: Class masks, device and the seed of the dropout and memory streams.
     """
 
     is_hindsight = False
@@ -44,49 +55,17 @@ class FeatureReplayLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: FeatureReplayConfig = FeatureReplayConfig(),
         *,
-        memory: MemoryPolicy = "reservoir",
-        capacity: int = 64,
-        replay_batch_size: int | None = None,
-        resample_each_update: bool = True,
-        lr: float = 0.1,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        self._net = AdaptedNetwork(
-            network,
-            trainable="head",
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
-        )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
-        )
-        self._memory = build_memory(memory, capacity=capacity, seed=2 * seed + 1)
+        self._net, self._optimizer = adapt(network, config, context, trainable="head", head_lr=None)
+        seed = self._net.seed
+        self._memory = build_memory(config.memory, capacity=config.capacity, seed=2 * seed + 1)
         self._generator = torch.Generator().manual_seed(2 * seed)
         self._stored = IndexedTensors()
-        self.k_updates, self.replay_batch_size = k_updates, replay_batch_size
-        self.resample_each_update = resample_each_update
+        self.k_updates, self.replay_batch_size = config.k_updates, config.replay_batch_size
+        self.resample_each_update = config.resample_each_update
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-import torch
+import attrs
 from torch import nn
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.optim import TrainOptions
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["FinetuneLearner"]
+__all__ = ["FinetuneConfig", "FinetuneLearner"]
+
+
+@attrs.frozen(kw_only=True)
+class FinetuneConfig(TrainOptions):
+    """Plain online fine-tuning with SGD (or Adam).
+
+    Attributes: the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`
+    (``lr``, ``head_lr``, ``momentum``, ``nesterov``, ``weight_decay``, ``optimizer``,
+    ``k_updates``, ``trainable``, ``upstream_train_mode_predict``).
+    """
+
+    kind: Literal["finetune"] = "finetune"
 
 
 class FinetuneLearner:
@@ -25,21 +36,9 @@ class FinetuneLearner:
     frozen backbone runs in eval mode).
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
-        lr: Learning rate (backbone; the original's 0.01 for the full model, 0.1 head-only).
-        head_lr: Learning rate of the head; ``None`` = ``lr``.
-        momentum: SGD momentum.
-        nesterov: Nesterov momentum (ignored when momentum is 0).
-        weight_decay: L2 weight decay (never on normalisation layers).
-        optimizer: ``sgd`` or ``adam``.
-        k_updates: Optimiser steps per batch.
-        trainable: ``all``, ``head`` (frozen backbone) or ``features`` (frozen head).
-        allowed_verbs: ``BoolTensor[n_verbs]`` of verbs seen in pretraining (``None`` = all).
-        allowed_nouns: ``BoolTensor[n_nouns]`` of nouns seen in pretraining (``None`` = all).
-        mask_unseen: ``none``, ``pretrain`` or ``pretrain_or_stream``.
-        device: Where the network runs.
-        seed: Seed of the dropout stream.
-        upstream_train_mode_predict: Train-mode prediction and frozen parts, as the original.
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        config: Optimiser options (the original's lr 0.01 for the full model, 0.1 head-only).
+        context: Class masks, device and the seed of the dropout stream (``None``: defaults).
     """
 
     is_hindsight = False
@@ -47,44 +46,14 @@ class FinetuneLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: FinetuneConfig = FinetuneConfig(),
         *,
-        lr: float = 0.01,
-        head_lr: float | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        trainable: Trainable = "all",
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        self._net = AdaptedNetwork(
-            network,
-            trainable=trainable,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
+        self._net, self._optimizer = adapt(
+            network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            head_lr=head_lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
-        )
-        self.k_updates = k_updates
+        self.k_updates = config.k_updates
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

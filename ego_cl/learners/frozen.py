@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, AdaptedNetwork
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["FrozenLearner"]
+__all__ = ["FrozenConfig", "FrozenLearner"]
+
+
+@attrs.frozen(kw_only=True)
+class FrozenConfig:
+    """The pretrained model, never updated: the per-user baseline.
+
+    Attributes:
+        upstream_train_mode_predict: Reproduce the original's train-mode prediction.
+    """
+
+    kind: Literal["frozen"] = "frozen"
+    upstream_train_mode_predict: bool = False
 
 
 class FrozenLearner:
@@ -24,13 +36,10 @@ class FrozenLearner:
     running statistics drift exactly as the original's prediction forward made them drift.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``).
-        allowed_verbs: ``BoolTensor[n_verbs]`` of verbs seen in pretraining (``None`` = all).
-        allowed_nouns: ``BoolTensor[n_nouns]`` of nouns seen in pretraining (``None`` = all).
-        mask_unseen: ``none``, ``pretrain`` or ``pretrain_or_stream``.
-        device: Where the network runs.
-        seed: Seed of the dropout stream (used only in upstream mode).
-        upstream_train_mode_predict: Reproduce the original's train-mode prediction.
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``).
+        config: Whether to predict in train mode, as the original.
+        context: Class masks, device and the seed of the dropout stream (used only in upstream
+            mode); ``None``: defaults.
     """
 
     is_hindsight = False
@@ -38,23 +47,15 @@ class FrozenLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: FrozenConfig = FrozenConfig(),
         *,
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
         self._net = AdaptedNetwork(
             network,
+            AdaptContext() if context is None else context,
             trainable=None,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
+            upstream_train_mode_predict=config.upstream_train_mode_predict,
         )
         self.n_batches = 0
 

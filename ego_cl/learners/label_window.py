@@ -18,8 +18,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 
 from ego_cl.types import Action, Batch, LearnStats, Prediction
@@ -28,11 +29,47 @@ __all__ = [
     "BatchedLabelWindowPredictor",
     "HindsightLabelWindowPredictor",
     "LabelWindowPredictor",
+    "LwpBatchedConfig",
+    "LwpConfig",
+    "LwpHindsightConfig",
     "label_histograms",
 ]
 
 LOG_FLOOR = math.log(1e-12)
 """Log-probability given to classes absent from the window."""
+
+
+@attrs.frozen(kw_only=True)
+class LwpConfig:
+    """Label-window predictor: the label histogram of the ``window`` samples before each batch.
+
+    Attributes:
+        window: Preceding samples in the window (the original's grid: 1, 4, 32, 1e7).
+    """
+
+    kind: Literal["lwp"] = "lwp"
+    window: int = attrs.field(default=4, validator=attrs.validators.gt(0))
+
+
+@attrs.frozen(kw_only=True)
+class LwpBatchedConfig:
+    """Label-window predictor over the previous batch's labels (the original's batched LWP)."""
+
+    kind: Literal["lwp_batched"] = "lwp_batched"
+
+
+@attrs.frozen(kw_only=True)
+class LwpHindsightConfig:
+    """HINDSIGHT oracle: the label histogram of the last ``window`` labels of the whole stream.
+
+    Its results are hindsight numbers ("HAG of LWP"), never online ones.
+
+    Attributes:
+        window: Final stream samples in the window.
+    """
+
+    kind: Literal["lwp_hindsight"] = "lwp_hindsight"
+    window: int = attrs.field(default=4, validator=attrs.validators.gt(0))
 
 
 def label_histograms(

@@ -10,19 +10,35 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.masking import mask_logits
-from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.masking import mask_logits
+from ego_cl.learners.adaptation.optim import TrainOptions
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["LwFLearner", "distillation_loss"]
+__all__ = ["LwFLearner", "LwfConfig", "distillation_loss"]
+
+
+@attrs.frozen(kw_only=True)
+class LwfConfig(TrainOptions):
+    """Learning without Forgetting (Li & Hoiem 2016): fine-tuning plus distillation of the
+    pretrained model's softened verb/noun outputs on the new batch.
+
+    Attributes:
+        distill_weight: Weight ``λ_o`` of the distillation loss (1 in the paper).
+        temperature: Softmax temperature ``T`` of the distillation (2 in the paper).
+        (the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`)
+    """
+
+    kind: Literal["lwf"] = "lwf"
+    distill_weight: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
+    temperature: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -43,11 +59,8 @@ class LwFLearner:
 
     Args:
         network: The pretrained ``VideoNetwork``; a frozen copy made here is the teacher.
-        distill_weight: Weight ``λ_o`` of the distillation loss.
-        temperature: Softmax temperature ``T``.
-        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
-        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
-            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+        config: Distillation and optimiser options.
+        context: Class masks, device and the seed of the dropout stream (``None``: defaults).
     """
 
     is_hindsight = False
@@ -55,49 +68,17 @@ class LwFLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: LwfConfig = LwfConfig(),
         *,
-        distill_weight: float = 1.0,
-        temperature: float = 2.0,
-        lr: float = 0.01,
-        head_lr: float | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        trainable: Trainable = "all",
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self._teacher = copy.deepcopy(network).to(device).eval().requires_grad_(False)
-        self._net = AdaptedNetwork(
-            network,
-            trainable=trainable,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
+        teacher = copy.deepcopy(network)  # before adapt() changes requires_grad in place
+        self._net, self._optimizer = adapt(
+            network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            head_lr=head_lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
-        )
-        self.distill_weight, self.temperature, self.k_updates = distill_weight, temperature, k_updates
+        self._teacher = teacher.to(self._net.device).eval().requires_grad_(False)
+        self.distill_weight, self.temperature = config.distill_weight, config.temperature
+        self.k_updates = config.k_updates
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

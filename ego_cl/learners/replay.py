@@ -4,19 +4,39 @@ drawn from a memory of earlier stream positions."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.adapted import AdaptedNetwork
-from ego_cl.learners.buffer import Fetch, ReplayBuffer, concat_targets
-from ego_cl.learners.memory import MemoryPolicy
-from ego_cl.learners.optim import OptimizerKind, Trainable, build_optimizer
-from ego_cl.learners.unseen import MaskMode
+from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
+from ego_cl.learners.adaptation.optim import TrainOptions
+from ego_cl.learners.memory.buffer import Fetch, ReplayBuffer, concat_targets
+from ego_cl.learners.memory.policy import MemoryOptions
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["ReplayLearner"]
+__all__ = ["ReplayConfig", "ReplayLearner"]
+
+
+@attrs.frozen(kw_only=True)
+class ReplayConfig(TrainOptions, MemoryOptions):
+    """Fine-tuning on each new batch plus samples replayed from a memory of stream indices.
+
+    Attributes:
+        upstream_half_loss_when_empty: Halve the new-sample loss while the memory is empty (the
+            original's quirk).
+        upstream_fifo_lag: The FIFO memory lags one batch (the original's quirk).
+        upstream_batch_nobs: Reservoir uses the batch-end count for all samples of a batch (the
+            original's quirk).
+        (the memory options of :class:`~ego_cl.learners.memory.policy.MemoryOptions` and the
+        optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`)
+    """
+
+    kind: Literal["replay"] = "replay"
+    upstream_half_loss_when_empty: bool = False
+    upstream_fifo_lag: bool = False
+    upstream_batch_nobs: bool = False
 
 
 class ReplayLearner:
@@ -28,18 +48,10 @@ class ReplayLearner:
     batch's mean. After the K updates the new batch's indices are offered to the memory.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        config: Memory, optimiser and upstream options.
         fetch: The runner's ``fetch(indices) -> Batch`` (labelled clips of stream positions).
-        memory: ``fifo``, ``reservoir`` or ``class_balanced`` (CBRS keyed by action).
-        capacity: Memory size in samples; ``0`` = unlimited (the original's 1e6 "full replay").
-        replay_batch_size: Memory samples per update; ``None`` = the new batch's size.
-        resample_each_update: Fresh memory draw for each of the K updates (else reuse the first).
-        upstream_half_loss_when_empty: Halve the loss while the memory is empty (original quirk).
-        upstream_fifo_lag: FIFO memory lags one batch (original quirk).
-        upstream_batch_nobs: Reservoir draws use the batch-end count (original quirk).
-        lr, head_lr, momentum, nesterov, weight_decay, optimizer, k_updates, trainable,
-        allowed_verbs, allowed_nouns, mask_unseen, device, seed, upstream_train_mode_predict:
-            As in :class:`~ego_cl.learners.finetune.FinetuneLearner`.
+        context: Class masks, device and the seed of the dropout and memory streams.
     """
 
     is_hindsight = False
@@ -47,63 +59,26 @@ class ReplayLearner:
     def __init__(
         self,
         network: nn.Module,
+        config: ReplayConfig = ReplayConfig(),
         *,
         fetch: Fetch,
-        memory: MemoryPolicy = "reservoir",
-        capacity: int = 64,
-        replay_batch_size: int | None = None,
-        resample_each_update: bool = True,
-        upstream_half_loss_when_empty: bool = False,
-        upstream_fifo_lag: bool = False,
-        upstream_batch_nobs: bool = False,
-        lr: float = 0.01,
-        head_lr: float | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerKind = "sgd",
-        k_updates: int = 1,
-        trainable: Trainable = "all",
-        allowed_verbs: torch.Tensor | None = None,
-        allowed_nouns: torch.Tensor | None = None,
-        mask_unseen: MaskMode = "pretrain",
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        upstream_train_mode_predict: bool = False,
+        context: AdaptContext | None = None,
     ):
-        if k_updates < 1:
-            raise ValueError(f"k_updates must be >= 1, got {k_updates}")
-        self._net = AdaptedNetwork(
-            network,
-            trainable=trainable,
-            mask_unseen=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
-            device=device,
-            seed=seed,
-            upstream_train_mode_predict=upstream_train_mode_predict,
-        )
-        self._optimizer = build_optimizer(
-            self._net.network,
-            optimizer=optimizer,
-            lr=lr,
-            head_lr=head_lr,
-            momentum=momentum,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
+        self._net, self._optimizer = adapt(
+            network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )
         self._buffer = ReplayBuffer(
-            policy=memory,
-            capacity=capacity,
+            policy=config.memory,
+            capacity=config.capacity,
             fetch=fetch,
-            seed=seed,
-            upstream_fifo_lag=upstream_fifo_lag,
-            upstream_batch_nobs=upstream_batch_nobs,
+            seed=self._net.seed,
+            upstream_fifo_lag=config.upstream_fifo_lag,
+            upstream_batch_nobs=config.upstream_batch_nobs,
         )
-        self.k_updates = k_updates
-        self.replay_batch_size = replay_batch_size
-        self.resample_each_update = resample_each_update
-        self.upstream_half_loss_when_empty = upstream_half_loss_when_empty
+        self.k_updates = config.k_updates
+        self.replay_batch_size = config.replay_batch_size
+        self.resample_each_update = config.resample_each_update
+        self.upstream_half_loss_when_empty = config.upstream_half_loss_when_empty
         self.n_batches = 0
 
     def predict(self, batch: Batch) -> Prediction:

@@ -27,7 +27,9 @@ import yaml
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
 from ego_cl.data.config import DataConfig
-from ego_cl.learners.config import LEARNER_CONFIGS, FinetuneConfig, LearnerConfig, ModelConfig
+from ego_cl.learners.finetune import FinetuneConfig
+from ego_cl.learners.networks.config import ModelConfig
+from ego_cl.learners.registry import LEARNER_CONFIGS, LearnerConfig
 from ego_cl.metrics.config import MetricsConfig
 from ego_cl.streams.config import StreamConfig
 
@@ -232,6 +234,9 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(LearnerConfig, _structure_learner)
+    for learner_config in LEARNER_CONFIGS.values():  # ``kind`` first (shared options are inherited)
+        fields = conv.gen_unstructure_attrs_fromdict(learner_config)
+        conv.register_unstructure_hook(learner_config, lambda c, f=fields: {"kind": c.kind, **f(c)})
     conv.register_structure_hook(UserIds, _structure_user_ids)
     return conv
 

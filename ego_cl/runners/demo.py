@@ -15,7 +15,8 @@ import attrs
 import structlog
 
 from ego_cl.data.config import DataConfig
-from ego_cl.learners.config import FinetuneConfig, ReplayConfig
+from ego_cl.learners.finetune import FinetuneConfig
+from ego_cl.learners.replay import ReplayConfig
 from ego_cl.runners.cli import EXIT_FAILED
 from ego_cl.runners.config import PoolConfig, RunConfig, StreamRunConfig
 from ego_cl.runners.engine.plan import ego_cl_home, pin_inputs, plan_run, prepare_run_dir, resolve_inputs

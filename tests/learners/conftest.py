@@ -7,7 +7,7 @@ import io
 import pytest
 import torch
 
-from ego_cl.learners.networks import build_network
+from ego_cl.learners.networks.builders import build_network
 from ego_cl.types import Batch, Target
 
 N_VERBS, N_NOUNS = 5, 7

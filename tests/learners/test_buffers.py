@@ -10,11 +10,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ego_cl.learners import cbrs, reservoir
-from ego_cl.learners.cbrs import ClassBalancedMemory
-from ego_cl.learners.fifo import FifoMemory
-from ego_cl.learners.memory import build_memory, draw
-from ego_cl.learners.reservoir import ReservoirMemory
+from ego_cl.learners.memory import cbrs, reservoir
+from ego_cl.learners.memory.cbrs import ClassBalancedMemory
+from ego_cl.learners.memory.fifo import FifoMemory
+from ego_cl.learners.memory.policy import build_memory, draw
+from ego_cl.learners.memory.reservoir import ReservoirMemory
 
 batch_sizes = st.lists(st.integers(1, 6), min_size=1, max_size=12)
 

@@ -7,7 +7,8 @@ import re
 import pytest
 import torch
 
-from ego_cl.learners.checkpoint import (
+from ego_cl.learners.networks.builders import build_network
+from ego_cl.learners.networks.checkpoint import (
     CheckpointFormatError,
     CheckpointMismatchError,
     checkpoint_format,
@@ -18,7 +19,6 @@ from ego_cl.learners.checkpoint import (
     slowfast_to_ours_key,
     to_network_state,
 )
-from ego_cl.learners.networks import build_network
 from ego_cl.types import InputError
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ego_cl.learners.finetune import FinetuneLearner
-from ego_cl.learners.frozen import FrozenLearner
-from ego_cl.learners.optim import build_optimizer, set_trainable
+from ego_cl.learners.adaptation.adapted import AdaptContext
+from ego_cl.learners.adaptation.optim import build_optimizer, set_trainable
+from ego_cl.learners.finetune import FinetuneConfig, FinetuneLearner
+from ego_cl.learners.frozen import FrozenConfig, FrozenLearner
 from ego_cl.types import Batch, Target
 from tests.learners.conftest import tiny_network
 
@@ -26,7 +27,7 @@ def _changed(before, learner):
 
 
 def test_head_only_keeps_the_backbone_and_its_bn_statistics(stream):
-    learner = FinetuneLearner(tiny_network(), trainable="head", lr=0.1, k_updates=3)
+    learner = FinetuneLearner(tiny_network(), FinetuneConfig(trainable="head", lr=0.1, k_updates=3))
     backbone, head = _weights(learner, "backbone."), _weights(learner, "head.")
     for batch in stream.batches(3):
         learner.learn(batch)
@@ -35,7 +36,7 @@ def test_head_only_keeps_the_backbone_and_its_bn_statistics(stream):
 
 
 def test_frozen_head_trains_only_the_backbone(stream):
-    learner = FinetuneLearner(tiny_network(), trainable="features", lr=0.1)
+    learner = FinetuneLearner(tiny_network(), FinetuneConfig(trainable="features", lr=0.1))
     backbone, head = _weights(learner, "backbone."), _weights(learner, "head.")
     learner.learn(stream.batch(0))
     assert _changed(head, learner) == set()
@@ -75,7 +76,7 @@ def _batch_with_verb(verb):
 
 
 def test_a_disallowed_label_gives_a_finite_loss_but_stays_masked_at_prediction():
-    learner = FinetuneLearner(tiny_network(), allowed_verbs=ALLOWED_VERBS)
+    learner = FinetuneLearner(tiny_network(), context=AdaptContext(allowed_verbs=ALLOWED_VERBS))
     batch = _batch_with_verb(4)
     stats = learner.learn(batch)
     assert stats["loss"] < 100
@@ -83,7 +84,9 @@ def test_a_disallowed_label_gives_a_finite_loss_but_stays_masked_at_prediction()
 
 
 def test_pretrain_or_stream_allows_classes_once_the_stream_showed_them():
-    learner = FinetuneLearner(tiny_network(), allowed_verbs=ALLOWED_VERBS, mask_unseen="pretrain_or_stream")
+    learner = FinetuneLearner(
+        tiny_network(), context=AdaptContext(allowed_verbs=ALLOWED_VERBS, mask_unseen="pretrain_or_stream")
+    )
     batch = _batch_with_verb(4)
     assert (learner.predict(batch.without_labels()).verb_logits[:, 4] < -1e11).all()
     learner.learn(batch)
@@ -91,13 +94,15 @@ def test_pretrain_or_stream_allows_classes_once_the_stream_showed_them():
 
 
 def test_mask_none_masks_nothing():
-    learner = FrozenLearner(tiny_network(), allowed_verbs=ALLOWED_VERBS, mask_unseen="none")
+    learner = FrozenLearner(
+        tiny_network(), context=AdaptContext(allowed_verbs=ALLOWED_VERBS, mask_unseen="none")
+    )
     assert (learner.predict(_batch_with_verb(0).without_labels()).verb_logits > -1e11).all()
 
 
 def test_upstream_prediction_uses_batch_statistics_without_changing_them(stream):
     plain = FrozenLearner(tiny_network())
-    upstream = FrozenLearner(tiny_network(), upstream_train_mode_predict=True)
+    upstream = FrozenLearner(tiny_network(), FrozenConfig(upstream_train_mode_predict=True))
     batch = stream.batch(0).without_labels()
     assert not torch.allclose(plain.predict(batch).verb_logits, upstream.predict(batch).verb_logits)
     running = _weights(upstream, "backbone.")
@@ -107,7 +112,7 @@ def test_upstream_prediction_uses_batch_statistics_without_changing_them(stream)
 
 def test_frozen_bn_statistics_drift_only_in_upstream_mode(stream):
     for upstream, drifts in ((False, False), (True, True)):
-        learner = FrozenLearner(tiny_network(), upstream_train_mode_predict=upstream)
+        learner = FrozenLearner(tiny_network(), FrozenConfig(upstream_train_mode_predict=upstream))
         before = _weights(learner, "backbone.")
         learner.learn(stream.batch(0))
         changed = _changed(before, learner)
@@ -117,4 +122,4 @@ def test_frozen_bn_statistics_drift_only_in_upstream_mode(stream):
 
 def test_k_updates_must_be_positive():
     with pytest.raises(ValueError, match="k_updates"):
-        FinetuneLearner(tiny_network(), k_updates=0)
+        FinetuneLearner(tiny_network(), FinetuneConfig(k_updates=0))

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn import functional as F  # noqa: N812
 
-from ego_cl.learners.losses import action_correct, action_losses
+from ego_cl.learners.adaptation.losses import action_correct, action_losses
 from ego_cl.types import Target
 
 N_VERBS, N_NOUNS = 5, 7

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ego_cl.learners.masking import MASK_VALUE, allowed_classes, mask_logits
+from ego_cl.learners.adaptation.masking import MASK_VALUE, allowed_classes, mask_logits
 
 
 @given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.just(n), st.sets(st.integers(0, n - 1)))))

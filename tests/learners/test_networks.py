@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ego_cl.learners.heads import MultiTaskHead
-from ego_cl.learners.networks import NETWORK_INPUTS, VideoNetwork, build_network
+from ego_cl.learners.networks.builders import NETWORK_INPUTS, VideoNetwork, build_network
+from ego_cl.learners.networks.heads import MultiTaskHead
 
 
 def test_tiny3d_contract_at_its_native_size():
@@ -80,7 +80,7 @@ def test_pytorchvideo_kinds_give_pooled_features_and_logits_on_tiny_clips(kind):
 
 
 def test_slowfast_packs_slow_every_alpha_th_frame():
-    from ego_cl.learners.backbones import pack_pathways
+    from ego_cl.learners.networks.backbones import pack_pathways
 
     clips = torch.arange(32.0).view(1, 1, 32, 1, 1).expand(1, 3, 32, 2, 2)
     slow, fast = pack_pathways(clips)

@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from ego_cl.learners.ewc import EWCLearner
-from ego_cl.learners.finetune import FinetuneLearner
-from ego_cl.learners.lwf import LwFLearner
+from ego_cl.learners.adaptation.adapted import AdaptContext
+from ego_cl.learners.ewc import EwcConfig, EWCLearner
+from ego_cl.learners.finetune import FinetuneConfig, FinetuneLearner
+from ego_cl.learners.lwf import LwfConfig, LwFLearner
 from tests.learners.conftest import TinyStream, tiny_network
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -23,20 +24,24 @@ def _network_after(learner, stream, n=3):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: EWCLearner(tiny_network(), ewc_lambda=0.0, lr=0.05, seed=2),
-        lambda: LwFLearner(tiny_network(), distill_weight=0.0, lr=0.05, seed=2),
+        lambda: EWCLearner(tiny_network(), EwcConfig(ewc_lambda=0.0, lr=0.05), context=AdaptContext(seed=2)),
+        lambda: LwFLearner(
+            tiny_network(), LwfConfig(distill_weight=0.0, lr=0.05), context=AdaptContext(seed=2)
+        ),
     ],
     ids=["ewc", "lwf"],
 )
 def test_weight_zero_is_plain_finetuning(make, stream):
     ours = _network_after(make(), stream)
-    plain = _network_after(FinetuneLearner(tiny_network(), lr=0.05, seed=2), stream)
+    plain = _network_after(
+        FinetuneLearner(tiny_network(), FinetuneConfig(lr=0.05), context=AdaptContext(seed=2)), stream
+    )
     for key, value in plain.items():
         assert torch.allclose(value.float(), ours[key].float(), atol=1e-6), key
 
 
 def test_ewc_consolidates_every_task_then_penalises_moving_away(stream):
-    learner = EWCLearner(tiny_network(), ewc_lambda=10.0, lr=0.05, task_batches=2)
+    learner = EWCLearner(tiny_network(), EwcConfig(ewc_lambda=10.0, lr=0.05, task_batches=2))
     assert learner.learn(stream.batch(0))["ewc_penalty"] == 0.0  # no Fisher yet
     learner.learn(stream.batch(4))  # end of the first task: consolidate
     state = learner.state_dict()
@@ -48,7 +53,7 @@ def test_ewc_consolidates_every_task_then_penalises_moving_away(stream):
 
 
 def test_ewc_fisher_is_the_decayed_average_of_squared_gradients(stream):
-    learner = EWCLearner(tiny_network(), fisher_decay=0.25, task_batches=1)
+    learner = EWCLearner(tiny_network(), EwcConfig(fisher_decay=0.25, task_batches=1))
     learner.learn(stream.batch(0))
     first = {k: v.clone() for k, v in learner.state_dict()["fisher"].items()}
     learner.learn(stream.batch(4))
@@ -80,8 +85,8 @@ def _distance_to_teacher(learner, stream):
 
 
 def test_lwf_stays_closer_to_the_pretrained_outputs(stream):
-    lwf = LwFLearner(_calibrated_network(), distill_weight=5.0, lr=0.1, k_updates=3)
-    plain = FinetuneLearner(_calibrated_network(), lr=0.1, k_updates=3)
+    lwf = LwFLearner(_calibrated_network(), LwfConfig(distill_weight=5.0, lr=0.1, k_updates=3))
+    plain = FinetuneLearner(_calibrated_network(), FinetuneConfig(lr=0.1, k_updates=3))
     _network_after(lwf, stream)
     _network_after(plain, stream)
     assert _distance_to_teacher(lwf, stream) < _distance_to_teacher(plain, stream)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ego_cl.learners.derpp import DERppLearner
-from ego_cl.learners.er_ace import ERACELearner
-from ego_cl.learners.feature_replay import FeatureReplayLearner
-from ego_cl.learners.finetune import FinetuneLearner
-from ego_cl.learners.replay import ReplayLearner
+from ego_cl.learners.derpp import DerppConfig, DERppLearner
+from ego_cl.learners.er_ace import ErAceConfig, ERACELearner
+from ego_cl.learners.feature_replay import FeatureReplayConfig, FeatureReplayLearner
+from ego_cl.learners.finetune import FinetuneConfig, FinetuneLearner
+from ego_cl.learners.replay import ReplayConfig, ReplayLearner
 from ego_cl.types import Batch
 from tests.learners.conftest import BATCH, tiny_network
 
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 @pytest.mark.parametrize("upstream", [False, True])
 def test_loss_while_memory_is_empty_and_half_half_after(stream, upstream):
-    learner = ReplayLearner(tiny_network(), fetch=stream.fetch, upstream_half_loss_when_empty=upstream)
+    learner = ReplayLearner(
+        tiny_network(), ReplayConfig(upstream_half_loss_when_empty=upstream), fetch=stream.fetch
+    )
     first = learner.learn(stream.batch(0))
     assert first["n_replayed"] == 0
     expected = first["loss_new"] / 2 if upstream else first["loss_new"]
@@ -30,7 +32,9 @@ def test_loss_while_memory_is_empty_and_half_half_after(stream, upstream):
 
 
 def test_fetches_only_stored_past_indices(stream):
-    learner = ReplayLearner(tiny_network(), fetch=stream.fetch, memory="reservoir", capacity=6, k_updates=3)
+    learner = ReplayLearner(
+        tiny_network(), ReplayConfig(memory="reservoir", capacity=6, k_updates=3), fetch=stream.fetch
+    )
     for batch in stream.batches(5):
         stream.fetched.clear()
         learner.learn(batch)
@@ -44,7 +48,9 @@ def test_fetches_only_stored_past_indices(stream):
 
 def test_reuse_draw_and_replay_batch_size(stream):
     learner = ReplayLearner(
-        tiny_network(), fetch=stream.fetch, k_updates=3, resample_each_update=False, replay_batch_size=2
+        tiny_network(),
+        ReplayConfig(k_updates=3, resample_each_update=False, replay_batch_size=2),
+        fetch=stream.fetch,
     )
     learner.learn(stream.batch(0))
     batch = stream.batch(4)
@@ -56,7 +62,7 @@ def test_reuse_draw_and_replay_batch_size(stream):
 def test_fifo_lag_replays_one_batch_later(stream):
     for lag, expected in ((False, {0, 1, 2, 3}), (True, set())):
         learner = ReplayLearner(
-            tiny_network(), fetch=stream.fetch, memory="fifo", capacity=8, upstream_fifo_lag=lag
+            tiny_network(), ReplayConfig(memory="fifo", capacity=8, upstream_fifo_lag=lag), fetch=stream.fetch
         )
         learner.learn(stream.batch(0))
         batch = stream.batch(4)
@@ -85,8 +91,8 @@ def test_er_ace_leaves_absent_classes_alone_on_new_data(stream):
     absent = _absent_verbs(batch)
     assert absent
     for learner, moves in (
-        (ERACELearner(tiny_network(), fetch=stream.fetch, lr=0.1), False),
-        (FinetuneLearner(tiny_network(), lr=0.1), True),
+        (ERACELearner(tiny_network(), ErAceConfig(lr=0.1), fetch=stream.fetch), False),
+        (FinetuneLearner(tiny_network(), FinetuneConfig(lr=0.1)), True),
     ):
         before = learner.state_dict()["network"]["head.verb.bias"].clone()
         learner.learn(batch)  # empty memory: only the asymmetric new-batch loss
@@ -95,7 +101,7 @@ def test_er_ace_leaves_absent_classes_alone_on_new_data(stream):
 
 
 def test_derpp_stores_logits_of_exactly_the_memory(stream):
-    learner = DERppLearner(tiny_network(), fetch=stream.fetch, capacity=6, alpha=0.3, beta=0.7)
+    learner = DERppLearner(tiny_network(), DerppConfig(capacity=6, alpha=0.3, beta=0.7), fetch=stream.fetch)
     for batch in stream.batches(4):
         stream.fetched.clear()
         stats = learner.learn(batch)
@@ -110,7 +116,7 @@ def test_derpp_stores_logits_of_exactly_the_memory(stream):
 
 
 def test_feature_replay_trains_only_the_head_and_never_decodes(stream):
-    learner = FeatureReplayLearner(tiny_network(), capacity=0, k_updates=2)
+    learner = FeatureReplayLearner(tiny_network(), FeatureReplayConfig(capacity=0, k_updates=2))
     before = {k: v.clone() for k, v in learner.state_dict()["network"].items()}
     for batch in stream.batches(3):
         stats = learner.learn(batch)

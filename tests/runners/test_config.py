@@ -10,7 +10,7 @@ import attrs
 import pytest
 import yaml
 
-from ego_cl.learners.config import ReplayConfig
+from ego_cl.learners.replay import ReplayConfig
 from ego_cl.runners.config import (
     ConfigError,
     StreamRunConfig,

@@ -7,31 +7,18 @@ here reads argv or writes files. :func:`build_user_parts` assembles one user's
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import attrs
 import torch
 
-from ego_cl.learners.config import FrozenConfig, LearnerConfig, ModelConfig
-from ego_cl.learners.derpp import DERppLearner
-from ego_cl.learners.er_ace import ERACELearner
-from ego_cl.learners.ewc import EWCLearner
-from ego_cl.learners.feature_replay import FeatureReplayLearner
-from ego_cl.learners.finetune import FinetuneLearner
-from ego_cl.learners.frozen import FrozenLearner
-from ego_cl.learners.label_window import (
-    BatchedLabelWindowPredictor,
-    HindsightLabelWindowPredictor,
-    LabelWindowPredictor,
-)
-from ego_cl.learners.lwf import LwFLearner
-from ego_cl.learners.replay import ReplayLearner
+from ego_cl.learners.frozen import FrozenConfig
+from ego_cl.learners.registry import LearnerConfig, LearnerRuntime, build_learner
 from ego_cl.metrics.metric_set import MetricSet
 from ego_cl.metrics.prediction_log import prediction_log_columns
-from ego_cl.protocols import Learner, StreamSource
+from ego_cl.protocols import StreamSource
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.engine.loop import NearFuture, PastWindow
 from ego_cl.runners.engine.user import UserParts
@@ -43,30 +30,12 @@ from ego_cl.streams.transform import EvalTransform
 from ego_cl.types import Action, ActionAnnotation, Batch, Prediction
 
 __all__ = [
-    "LEARNER_CLASSES",
     "allowed_mask",
-    "build_learner",
     "build_loader",
     "build_stream",
     "build_user_parts",
     "log_columns",
 ]
-
-LEARNER_CLASSES: dict[str, Callable[..., Learner]] = {
-    "frozen": FrozenLearner,
-    "finetune": FinetuneLearner,
-    "replay": ReplayLearner,
-    "lwp": LabelWindowPredictor,
-    "lwp_batched": BatchedLabelWindowPredictor,
-    "lwp_hindsight": HindsightLabelWindowPredictor,
-    "ewc": EWCLearner,
-    "lwf": LwFLearner,
-    "er_ace": ERACELearner,
-    "derpp": DERppLearner,
-    "feature_replay": FeatureReplayLearner,
-}
-"""``learner.kind`` → learner class (configs live in ``ego_cl.learners.config``)."""
-
 
 def build_stream(
     cfg: StreamConfig,
@@ -118,41 +87,6 @@ def allowed_mask(labels: frozenset[int], n: int) -> torch.Tensor:
     return mask
 
 
-def build_learner(
-    cfg: LearnerConfig,
-    model: ModelConfig,
-    network: torch.nn.Module | None,
-    *,
-    fetch: Callable[[Sequence[int]], Batch],
-    allowed_verbs: torch.Tensor,
-    allowed_nouns: torch.Tensor,
-    device: str,
-    seed: int,
-    stream_labels: Sequence[Sequence[Action]] = (),
-) -> Learner:
-    """The learner of ``cfg.kind``: its config fields plus the runtime arguments it accepts.
-
-    ``stream_labels`` (the whole stream's label sets) reaches only hindsight learners
-    (``is_hindsight = True``), whose results are never reported as online.
-    """
-    cls = LEARNER_CLASSES[cfg.kind]
-    kwargs = {k: v for k, v in attrs.asdict(cfg, recurse=False).items() if k != "kind"}
-    runtime = {
-        "fetch": fetch,
-        "allowed_verbs": allowed_verbs,
-        "allowed_nouns": allowed_nouns,
-        "mask_unseen": model.mask_unseen,
-        "device": device,
-        "seed": seed,
-        "n_verbs": len(allowed_verbs),
-        "n_nouns": len(allowed_nouns),
-        "stream_labels": list(stream_labels),
-    }
-    accepted = inspect.signature(cls).parameters
-    kwargs.update({k: v for k, v in runtime.items() if k in accepted})
-    return cls(network, **kwargs) if "network" in accepted else cls(**kwargs)
-
-
 def log_columns(prediction: Prediction, batch: Batch, step: int, *, k: int) -> dict[str, list[Any]]:
     """Prediction-log rows of one step (the metrics package's schema), on CPU."""
     cpu = Prediction(
@@ -183,25 +117,24 @@ def build_user_parts(
     learner: LearnerConfig | None = None,
 ) -> UserParts:
     """Everything one user's stream run needs (``learner`` overrides ``cfg.learner``, e.g.
-    :class:`~ego_cl.learners.config.FrozenConfig` for the baseline)."""
+    :class:`~ego_cl.learners.frozen.FrozenConfig` for the baseline)."""
     stream = build_stream(cfg.stream, annotations, user_id=user_id, pretrain_actions=pretrain_actions)
     loader = build_loader(cfg.stream, source, stream, device=device)
 
     def fetch(indices: Sequence[int]) -> Batch:
         return _to_device(loader.fetch(indices), device)
 
-    n_verbs, n_nouns = network.n_verbs, network.n_nouns
-    learner_obj = build_learner(
-        learner or cfg.learner,
-        cfg.model,
-        network,
+    runtime = LearnerRuntime(
+        network=network,
         fetch=fetch,
-        allowed_verbs=allowed_mask(seen_verbs, n_verbs),
-        allowed_nouns=allowed_mask(seen_nouns, n_nouns),
+        allowed_verbs=allowed_mask(seen_verbs, network.n_verbs),
+        allowed_nouns=allowed_mask(seen_nouns, network.n_nouns),
+        mask_unseen=cfg.model.mask_unseen,
         device=device,
         seed=cfg.run.seed,
         stream_labels=[s.actions for s in stream.samples],
     )
+    learner_obj = build_learner(learner or cfg.learner, runtime)
     m = cfg.metrics
     past = (
         PastWindow(fetch=fetch, window=m.past_window, batch_size=m.past_batch_size) if m.past_eval else None

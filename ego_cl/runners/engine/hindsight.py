@@ -24,7 +24,8 @@ import attrs
 import structlog
 import torch
 
-from ego_cl.learners.config import FrozenConfig, LearnerConfig
+from ego_cl.learners.frozen import FrozenConfig
+from ego_cl.learners.registry import LearnerConfig
 from ego_cl.metrics.stream_metrics import hindsight_metrics
 from ego_cl.runners.config import StreamRunConfig, load_config
 from ego_cl.runners.engine.build import build_user_parts

@@ -19,7 +19,7 @@ import torch
 
 from ego_cl.data.taxonomy import TAXONOMY_FILE, infer_taxonomy, load_taxonomy
 from ego_cl.data.usersplit import find_split_file, load_user_split, pretrain_action_set, seen_labels
-from ego_cl.learners.config import LearnerConfig
+from ego_cl.learners.registry import LearnerConfig
 from ego_cl.protocols import StreamSource
 from ego_cl.runners.checkpoint_io import load_network
 from ego_cl.runners.config import StreamRunConfig

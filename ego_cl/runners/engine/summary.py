@@ -13,21 +13,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ego_cl.learners.registry import HINDSIGHT_KINDS
 from ego_cl.metrics.aggregation import mean_se
 from ego_cl.metrics.gains import user_gains
-from ego_cl.runners.engine.build import LEARNER_CLASSES
 from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
 
 __all__ = ["HEADLINE", "format_table", "summarize"]
 
 HEADLINE = tuple(f"oag/{mode}/balanced_top1" for mode in ("action", "verb", "noun"))
 """The table's columns: OAG of class-balanced top-1 accuracy (%), action / verb / noun."""
-
-
-HINDSIGHT_KINDS = frozenset(
-    kind for kind, cls in LEARNER_CLASSES.items() if getattr(cls, "is_hindsight", False)
-)
-"""Learner kinds whose results are hindsight oracles, never online results."""
 
 
 def _final(udir: UserDir) -> dict[str, float] | None:

@@ -12,6 +12,7 @@ from typing import Literal
 import attrs
 
 from ego_cl.data.config import DataConfig
+from ego_cl.learners.networks.builders import NetworkKind
 
 __all__ = [
     "PretrainClipConfig",
@@ -30,13 +31,13 @@ class PretrainNetworkConfig:
     """The network to pretrain.
 
     Attributes:
-        kind: ``tiny3d``, ``x3d_xs``, ``x3d_s``, ``slowfast_r50`` or ``slowfast_r101``.
+        kind: One of :data:`~ego_cl.learners.networks.builders.NETWORK_KINDS`.
         dropout: Dropout before the verb/noun classifiers.
         init_checkpoint: Initialise the backbone from this checkpoint (any supported layout;
             the head is never loaded), as the original did from Kinetics weights.
     """
 
-    kind: Literal["tiny3d", "x3d_xs", "x3d_s", "slowfast_r50", "slowfast_r101"] = "tiny3d"
+    kind: NetworkKind = "tiny3d"
     dropout: float = attrs.field(default=0.5, validator=[_nonneg, attrs.validators.lt(1)])
     init_checkpoint: str | None = None
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ego_cl.learners.adaptation.losses import action_correct, action_losses
+from ego_cl.learners.adaptation.optim import NORM_LAYERS
 from ego_cl.learners.networks.builders import VideoNetwork
 from ego_cl.runners.pretraining.cache import PretrainData, resolve_data
 from ego_cl.runners.pretraining.config import PretrainOptimConfig
@@ -24,13 +25,10 @@ from ego_cl.types import ActionAnnotation, Target
 
 __all__ = ["PretrainData", "Trainer", "chance_levels", "param_groups", "resolve_data", "validate"]
 
-_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm3d)
-
-
 def param_groups(network: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Two SGD parameter groups: normalisation-layer parameters without weight decay, the rest with."""
     norm_ids = {
-        id(p) for m in network.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)
+        id(p) for m in network.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters(recurse=False)
     }
     params = [p for p in network.parameters() if p.requires_grad]
     return [

@@ -86,7 +86,7 @@ def method_label(path: Path, config: Mapping[str, Any]) -> str:
     kind = str(learner.get("kind", "finetune"))
     if path.name.startswith("GRID_"):
         return f"{kind} [{path.name[len('GRID_') :]}]"
-    from ego_cl.learners.config import LEARNER_CONFIGS
+    from ego_cl.learners.registry import LEARNER_CONFIGS
     from ego_cl.runners.config import converter
 
     defaults = converter.unstructure(LEARNER_CONFIGS[kind]()) if kind in LEARNER_CONFIGS else {}

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ego_cl.learners.memory import MemoryPolicy, build_memory, draw
+from ego_cl.learners.memory.policy import MemoryPolicy, build_memory, draw
 from ego_cl.types import Batch, Target
 
 __all__ = ["Fetch", "ReplayBuffer", "concat_targets"]
@@ -51,8 +51,8 @@ class ReplayBuffer:
         capacity: Memory size in samples; ``0`` = unlimited.
         fetch: The runner's ``fetch(indices) -> Batch``.
         seed: Seeds the memory's eviction draws and the replay draws (two separate streams).
-        upstream_fifo_lag: See :class:`~ego_cl.learners.fifo.FifoMemory`.
-        upstream_batch_nobs: See :class:`~ego_cl.learners.reservoir.ReservoirMemory`.
+        upstream_fifo_lag: See :class:`~ego_cl.learners.memory.fifo.FifoMemory`.
+        upstream_batch_nobs: See :class:`~ego_cl.learners.memory.reservoir.ReservoirMemory`.
     """
 
     def __init__(

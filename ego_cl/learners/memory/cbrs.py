@@ -6,7 +6,7 @@ replaces a random member of the currently largest bin (which is then marked *ful
 a full class replaces, by reservoir sampling within its own bin, a member of its own class. So a
 bin only ever shrinks while it is the largest one. When there are at least as many classes as
 memory slots, class balance is meaningless (at most one sample per class) and the memory turns
-once into a plain :class:`~ego_cl.learners.reservoir.ReservoirMemory` over everything seen, as
+once into a plain :class:`~ego_cl.learners.memory.reservoir.ReservoirMemory` over everything seen, as
 the original does.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ego_cl.learners.reservoir import ReservoirMemory, randint
+from ego_cl.learners.memory.reservoir import ReservoirMemory, randint
 from ego_cl.types import Action
 
 __all__ = ["ClassBalancedMemory"]

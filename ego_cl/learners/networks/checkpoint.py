@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ego_cl.learners.networks import VideoNetwork, build_network
+from ego_cl.learners.networks.builders import VideoNetwork, build_network
 from ego_cl.types import InputError
 
 __all__ = [

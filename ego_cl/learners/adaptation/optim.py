@@ -9,15 +9,79 @@ from __future__ import annotations
 
 from typing import Literal
 
+import attrs
 import torch
 from torch import nn
 
-__all__ = ["OptimizerKind", "Trainable", "build_optimizer", "set_trainable"]
+__all__ = [
+    "NORM_LAYERS",
+    "OptimOptions",
+    "OptimizerKind",
+    "TrainOptions",
+    "Trainable",
+    "build_optimizer",
+    "set_trainable",
+]
 
 Trainable = Literal["all", "head", "features"]
 OptimizerKind = Literal["sgd", "adam"]
 
-_NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm)
+NORM_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.SyncBatchNorm,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.InstanceNorm1d,
+    nn.InstanceNorm2d,
+    nn.InstanceNorm3d,
+)
+"""Normalisation layers whose parameters never get weight decay (online adaptation and pretraining)."""
+
+_nonneg = attrs.validators.ge(0)
+_positive = attrs.validators.gt(0)
+
+
+@attrs.frozen(kw_only=True, slots=False)  # no slots: configs combine it with MemoryOptions
+class OptimOptions:
+    """How a network learner steps: the options every network learner's config has, defined once.
+
+    Learner configs inherit these fields (attrs collects fields along the MRO), so the keys users
+    type stay flat (``learner.lr=0.02``, ``learner.k_updates=2``). Data only: fields, defaults and
+    validators.
+
+    Attributes:
+        lr: Learning rate of the trained parameters.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum (ignored when momentum is 0).
+        weight_decay: L2 weight decay (never applied to normalisation-layer parameters).
+        optimizer: ``sgd`` or ``adam``.
+        k_updates: Gradient steps per batch.
+        upstream_train_mode_predict: Predict with BN batch statistics and dropout active, as the
+            original did.
+    """
+
+    lr: float = attrs.field(default=0.01, validator=_positive)
+    momentum: float = attrs.field(default=0.0, validator=_nonneg)
+    nesterov: bool = False
+    weight_decay: float = attrs.field(default=0.0, validator=_nonneg)
+    optimizer: OptimizerKind = "sgd"
+    k_updates: int = attrs.field(default=1, validator=_positive)
+    upstream_train_mode_predict: bool = False
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class TrainOptions(OptimOptions):
+    """:class:`OptimOptions` plus the trained part and the head's learning rate.
+
+    Attributes:
+        head_lr: Learning rate of the verb/noun heads; ``None`` = ``lr``.
+        trainable: ``all``, ``head`` (frozen backbone) or ``features`` (frozen head).
+    """
+
+    head_lr: float | None = None
+    trainable: Trainable = "all"
 
 
 def set_trainable(network: nn.Module, trainable: Trainable) -> None:
@@ -35,7 +99,7 @@ def set_trainable(network: nn.Module, trainable: Trainable) -> None:
 
 def _backbone_groups(backbone: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     norm_ids = {
-        id(p) for m in backbone.modules() if isinstance(m, _NORM_LAYERS) for p in m.parameters(recurse=False)
+        id(p) for m in backbone.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters(recurse=False)
     }
     params = [p for p in backbone.parameters() if p.requires_grad]
     return [p for p in params if id(p) in norm_ids], [p for p in params if id(p) not in norm_ids]

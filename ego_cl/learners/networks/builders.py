@@ -4,19 +4,19 @@ Every network takes one clip tensor ``[B, C, T, H, W]`` (normalised float, C = 3
 two-pathway packing happens inside its backbone adapter, so callers never see pathways.
 
 ``tiny3d`` is a small 3D CNN for CPU demos and tests; the other kinds are built from
-``pytorchvideo.models`` builders (never downloaded; see :mod:`ego_cl.learners.backbones`).
+``pytorchvideo.models`` builders (never downloaded; see :mod:`ego_cl.learners.networks.backbones`).
 Weights are initialised from the global torch RNG: seed it (in the runner) before building.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.heads import MultiTaskHead
+from ego_cl.learners.networks.heads import MultiTaskHead
 
 __all__ = [
     "NETWORK_INPUTS",
@@ -29,6 +29,10 @@ __all__ = [
 ]
 
 NetworkKind = Literal["tiny3d", "x3d_xs", "x3d_s", "slowfast_r50", "slowfast_r101"]
+"""Every network kind: the one list (configs validate against it, :func:`build_network` builds it)."""
+
+NETWORK_KINDS: tuple[str, ...] = get_args(NetworkKind)
+"""The kinds of :data:`NetworkKind` as a tuple (for ``attrs.validators.in_`` and messages)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -53,9 +57,6 @@ NETWORK_INPUTS: dict[str, InputSpec] = {
 }
 """The native input size of every network kind (any size that survives the strides also works)."""
 
-NETWORK_KINDS: tuple[str, ...] = tuple(NETWORK_INPUTS)
-"""Every accepted ``kind`` of :func:`build_network`."""
-
 
 class VideoNetwork(nn.Module):
     """A clip classifier: ``backbone`` (clip → pooled feature) then ``head`` (feature → logits).
@@ -63,7 +64,7 @@ class VideoNetwork(nn.Module):
     Attributes:
         kind: The architecture name.
         backbone: Module mapping ``[B, C, T, H, W]`` to ``[B, feature_dim]``.
-        head: :class:`~ego_cl.learners.heads.MultiTaskHead` (dropout inside).
+        head: :class:`~ego_cl.learners.networks.heads.MultiTaskHead` (dropout inside).
     """
 
     def __init__(self, *, kind: str, backbone: nn.Module, head: MultiTaskHead):
@@ -145,8 +146,8 @@ def build_backbone(kind: str) -> tuple[nn.Module, int]:
     if kind == "tiny3d":
         backbone = Tiny3dBackbone()
         return backbone, backbone.out_dim
-    if kind in ("x3d_xs", "x3d_s", "slowfast_r50", "slowfast_r101"):
-        from ego_cl.learners import backbones  # lazy: pytorchvideo + torchvision import slowly
+    if kind in NETWORK_KINDS:
+        from ego_cl.learners.networks import backbones  # lazy: pytorchvideo + torchvision import slowly
 
         return backbones.build_pytorchvideo_backbone(kind)
     raise ValueError(f"unknown network kind {kind!r}; choose one of {list(NETWORK_KINDS)}")

@@ -3,7 +3,7 @@
 Built from scratch (random init; nothing is ever downloaded). The classification layers of
 pytorchvideo's heads are dropped and replaced by global average pooling, so each backbone maps
 a clip ``[B, 3, T, H, W]`` of any size that survives its strides to a pooled feature; the
-verb/noun head lives in :class:`~ego_cl.learners.heads.MultiTaskHead`. Module names below
+verb/noun head lives in :class:`~ego_cl.learners.networks.heads.MultiTaskHead`. Module names below
 ``blocks`` are pytorchvideo's, so pytorchvideo-format weights load by prefix.
 
 Only this module imports pytorchvideo (which pulls in torchvision); it is imported lazily.

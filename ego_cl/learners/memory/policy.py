@@ -9,16 +9,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+import attrs
 import torch
 
-from ego_cl.learners.cbrs import ClassBalancedMemory
-from ego_cl.learners.fifo import FifoMemory
-from ego_cl.learners.reservoir import ReservoirMemory
+from ego_cl.learners.memory.cbrs import ClassBalancedMemory
+from ego_cl.learners.memory.fifo import FifoMemory
+from ego_cl.learners.memory.reservoir import ReservoirMemory
 from ego_cl.types import Action
 
-__all__ = ["MemoryPolicy", "ReplayMemory", "build_memory", "draw"]
+__all__ = ["MemoryOptions", "MemoryPolicy", "ReplayMemory", "build_memory", "draw"]
 
 MemoryPolicy = Literal["fifo", "reservoir", "class_balanced"]
+
+
+@attrs.frozen(kw_only=True, slots=False)  # no slots: configs combine it with OptimOptions
+class MemoryOptions:
+    """The memory options of the replay learners' configs, defined once (flat keys, data only).
+
+    Attributes:
+        memory: Memory policy: ``fifo``, ``reservoir`` or ``class_balanced`` (CBRS by action).
+        capacity: Memory size in samples; ``0`` = unlimited (the original's 1e6 "full replay").
+        replay_batch_size: Memory samples per update (per draw); ``None`` = the new batch's size.
+        resample_each_update: Fresh memory draw for each of the ``k_updates`` (else reuse the first).
+    """
+
+    memory: MemoryPolicy = "reservoir"
+    capacity: int = attrs.field(default=64, validator=attrs.validators.ge(0))
+    replay_batch_size: int | None = None
+    resample_each_update: bool = True
 
 
 class ReplayMemory(Protocol):

@@ -1,7 +1,8 @@
 """A network under online adaptation: device, trainable part, modes, masking and dropout RNG.
 
 Every network learner holds one :class:`AdaptedNetwork` (composition, not inheritance) and adds
-its own optimiser and update rule.
+its own update rule; :func:`adapt` builds the network and its optimiser from a learner's
+:class:`~ego_cl.learners.adaptation.optim.OptimOptions` and the runner's :class:`AdaptContext`.
 
 Modes. ``predict`` runs the network in eval mode (running BN statistics, no dropout). During
 ``learn`` the trained parts run in train mode; a frozen backbone stays in eval mode (its BN
@@ -19,48 +20,64 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import torch
 from torch import nn
 
-from ego_cl.learners.losses import ActionLosses, action_losses
-from ego_cl.learners.masking import mask_logits
-from ego_cl.learners.optim import Trainable, set_trainable
-from ego_cl.learners.rng import PrivateRng
-from ego_cl.learners.unseen import MaskMode, UnseenClassMask
+from ego_cl.learners.adaptation.losses import ActionLosses, action_losses
+from ego_cl.learners.adaptation.masking import mask_logits
+from ego_cl.learners.adaptation.optim import OptimOptions, Trainable, build_optimizer, set_trainable
+from ego_cl.learners.adaptation.rng import PrivateRng
+from ego_cl.learners.adaptation.unseen import MaskMode, UnseenClassMask
 from ego_cl.types import Batch, Prediction, Target
 
-__all__ = ["AdaptedNetwork"]
+__all__ = ["AdaptContext", "AdaptedNetwork", "adapt"]
 
 Logits = tuple[torch.Tensor, torch.Tensor]
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class AdaptContext:
+    """What the runner decides about a learner's network: class masks, device and seed.
+
+    Attributes:
+        allowed_verbs: ``BoolTensor[n_verbs]`` of verbs seen in pretraining (``None`` = all).
+        allowed_nouns: ``BoolTensor[n_nouns]`` of nouns seen in pretraining (``None`` = all).
+        mask_unseen: ``none``, ``pretrain`` or ``pretrain_or_stream``.
+        device: Where the network runs.
+        seed: Seed of the learner's random streams (dropout, memory draws).
+    """
+
+    allowed_verbs: torch.Tensor | None = None
+    allowed_nouns: torch.Tensor | None = None
+    mask_unseen: MaskMode = "pretrain"
+    device: torch.device | str = "cpu"
+    seed: int = 0
 
 
 class AdaptedNetwork:
     """The network of one learner and everything about running it.
 
+    ``seed`` (the context's) is kept for the learner's other random streams (memory draws).
+
     Args:
-        network: A ``VideoNetwork``; moved to ``device`` and adapted in place.
-        trainable: ``all``, ``head`` or ``features`` (see :func:`~ego_cl.learners.optim.set_trainable`).
-        mask_unseen: ``none``, ``pretrain`` or ``pretrain_or_stream``.
-        allowed_verbs: ``BoolTensor[n_verbs]`` of verbs seen in pretraining (``None`` = all).
-        allowed_nouns: ``BoolTensor[n_nouns]`` of nouns seen in pretraining (``None`` = all).
-        device: Where the network runs.
-        seed: Seed of the dropout stream.
+        network: A ``VideoNetwork``; moved to ``context.device`` and adapted in place.
+        context: Class masks, device and the seed of the dropout stream.
+        trainable: ``all``, ``head``, ``features`` (see
+            :func:`~ego_cl.learners.adaptation.optim.set_trainable`) or ``None`` (nothing trains).
         upstream_train_mode_predict: Train-mode network everywhere, as in the original.
     """
 
     def __init__(
         self,
         network: nn.Module,
+        context: AdaptContext,
         *,
         trainable: Trainable | None,
-        mask_unseen: MaskMode,
-        allowed_verbs: torch.Tensor | None,
-        allowed_nouns: torch.Tensor | None,
-        device: torch.device | str,
-        seed: int,
         upstream_train_mode_predict: bool,
     ):
-        self.device = torch.device(device)
+        self.device = torch.device(context.device)
+        self.seed = context.seed
         self.network = network.to(self.device)
         self.trainable = trainable
         if trainable is None:
@@ -69,13 +86,13 @@ class AdaptedNetwork:
             set_trainable(self.network, trainable)
         self.upstream_train_mode_predict = upstream_train_mode_predict
         self.mask = UnseenClassMask(
-            mode=mask_unseen,
-            allowed_verbs=allowed_verbs,
-            allowed_nouns=allowed_nouns,
+            mode=context.mask_unseen,
+            allowed_verbs=context.allowed_verbs,
+            allowed_nouns=context.allowed_nouns,
             n_verbs=network.n_verbs,
             n_nouns=network.n_nouns,
         )
-        self.rng = PrivateRng(seed=seed, device=self.device)
+        self.rng = PrivateRng(seed=context.seed, device=self.device)
 
     # ---- prediction ---------------------------------------------------------------------------
 
@@ -153,3 +170,38 @@ class AdaptedNetwork:
         self.network.load_state_dict(state["network"])
         self.mask.load_state_dict(state["mask"])
         self.rng.load_state_dict(state["rng"])
+
+
+def adapt(
+    network: nn.Module,
+    options: OptimOptions,
+    context: AdaptContext | None,
+    *,
+    trainable: Trainable,
+    head_lr: float | None,
+) -> tuple[AdaptedNetwork, torch.optim.Optimizer]:
+    """The adapted network and its optimiser: the wiring every trained network learner shares.
+
+    Args:
+        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        options: The learner's optimiser options.
+        context: Class masks, device, seed; ``None`` = ``AdaptContext()`` (no masks, CPU, seed 0).
+        trainable: Which part trains (``all``, ``head`` or ``features``).
+        head_lr: Learning rate of the head; ``None`` = ``options.lr``.
+    """
+    net = AdaptedNetwork(
+        network,
+        AdaptContext() if context is None else context,
+        trainable=trainable,
+        upstream_train_mode_predict=options.upstream_train_mode_predict,
+    )
+    optimizer = build_optimizer(
+        net.network,
+        optimizer=options.optimizer,
+        lr=options.lr,
+        head_lr=head_lr,
+        momentum=options.momentum,
+        nesterov=options.nesterov,
+        weight_decay=options.weight_decay,
+    )
+    return net, optimizer
