@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from ego_cl.learners.adaptation.adapted import AdaptContext
-from ego_cl.learners.adaptation.optim import build_optimizer, set_trainable
 from ego_cl.learners.finetune import FinetuneConfig, FinetuneLearner
 from ego_cl.learners.frozen import FrozenConfig, FrozenLearner
 from ego_cl.types import Batch, Target
@@ -41,30 +40,6 @@ def test_frozen_head_trains_only_the_backbone(stream):
     learner.learn(stream.batch(0))
     assert _changed(head, learner) == set()
     assert any("conv" in k or "blocks" in k for k in _changed(backbone, learner))
-
-
-def test_parameter_groups_follow_the_original():
-    network = tiny_network()
-    set_trainable(network, "all")
-    optimizer = build_optimizer(network, lr=0.01, head_lr=0.1, momentum=0.0, nesterov=True, weight_decay=1e-4)
-    norm, other, head = optimizer.param_groups
-    bn_ids = {
-        id(p) for n, p in network.named_parameters() if n.startswith("backbone") and n.split(".")[-2] == "1"
-    }
-    assert {id(p) for p in norm["params"]} == bn_ids
-    assert norm["weight_decay"] == 0.0
-    assert other["weight_decay"] == 1e-4
-    assert head["lr"] == 0.1
-    assert {id(p) for p in head["params"]} == {id(p) for p in network.head.parameters()}
-    assert all(not g["nesterov"] for g in optimizer.param_groups)  # momentum 0: no Nesterov
-
-
-def test_adam_and_head_only_groups():
-    network = tiny_network()
-    set_trainable(network, "head")
-    optimizer = build_optimizer(network, optimizer="adam", lr=1e-3)
-    assert isinstance(optimizer, torch.optim.Adam)
-    assert [len(g["params"]) for g in optimizer.param_groups] == [4]
 
 
 def _batch_with_verb(verb):

@@ -3,16 +3,20 @@ their flat keys through the runner's converter; hindsight kinds are marked."""
 
 from __future__ import annotations
 
+import typing
+
 import attrs
 import pytest
 import torch
 
 from ego_cl.learners.adaptation.optim import OptimOptions, TrainOptions
 from ego_cl.learners.memory.policy import MemoryOptions
-from ego_cl.learners.networks.builders import build_network
+from ego_cl.learners.networks.builders import NETWORK_KINDS, build_network
+from ego_cl.learners.networks.config import ModelConfig
 from ego_cl.learners.registry import HINDSIGHT_KINDS, LEARNER_CONFIGS, LearnerRuntime, build_learner
 from ego_cl.runners.config import ConfigError, StreamRunConfig, converter, dump_yaml, load_config
 from ego_cl.runners.engine.summary import format_table
+from ego_cl.runners.pretraining.config import PretrainNetworkConfig
 from ego_cl.types import Batch, Target
 
 # A non-default value for every shared option (flat keys, as users type them).
@@ -31,6 +35,15 @@ FLAT_VALUES = {
     "replay_batch_size": 3,
     "resample_each_update": False,
 }
+
+
+def test_stream_and_pretraining_configs_accept_the_one_list_of_network_kinds():
+    for config in (ModelConfig, PretrainNetworkConfig):
+        assert typing.get_args(typing.get_type_hints(config)["kind"]) == NETWORK_KINDS
+    for kind in NETWORK_KINDS:
+        assert load_config(StreamRunConfig, overrides=[f"model.kind={kind}"]).model.kind == kind
+    with pytest.raises(ConfigError, match=r"model\.kind"):
+        load_config(StreamRunConfig, overrides=["model.kind=resnet"])
 
 
 def test_only_the_hindsight_predictor_is_marked_hindsight():

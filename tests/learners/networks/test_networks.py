@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 import torch
 
-from ego_cl.learners.networks.builders import NETWORK_INPUTS, VideoNetwork, build_network
+from ego_cl.learners.networks.builders import NETWORK_INPUTS, NETWORK_KINDS, VideoNetwork, build_network
+from ego_cl.learners.networks.config import ModelConfig
 from ego_cl.learners.networks.heads import MultiTaskHead
 
 
@@ -123,3 +125,10 @@ def test_big_kinds_at_their_native_size(kind):
     with torch.no_grad():
         feats = net.features(torch.randn(1, 3, spec.n_frames, spec.crop_px, spec.crop_px))
     assert feats.shape == (1, PYTORCHVIDEO_KINDS[kind][1])
+
+
+def test_one_list_of_network_kinds():
+    assert set(NETWORK_KINDS) == set(NETWORK_INPUTS)
+    assert attrs.fields_dict(ModelConfig)["kind"].default in NETWORK_KINDS
+    with pytest.raises(ValueError, match="unknown network kind"):
+        build_network("resnet", n_verbs=2, n_nouns=2)
