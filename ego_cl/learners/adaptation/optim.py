@@ -2,7 +2,9 @@
 
 Groups (as in the original ``optimizer.py``): normalisation-layer parameters (no weight
 decay), the other backbone parameters (weight decay), and the verb/noun head (its own learning
-rate). Frozen parts get ``requires_grad=False`` and no group.
+rate). Frozen parts get ``requires_grad=False`` and no group. :data:`NORM_LAYERS` is the one set of
+normalisation layers exempt from weight decay (pretraining uses it too). :class:`OptimOptions` and
+:class:`TrainOptions` are the optimiser options every network learner's config inherits.
 """
 
 from __future__ import annotations

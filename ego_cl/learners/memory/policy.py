@@ -1,4 +1,5 @@
-"""Replay memories of stream indices: the shared interface, the builder and the uniform draw.
+"""Replay memories of stream indices: the shared interface, the builder, the uniform draw and
+:class:`MemoryOptions` (the memory keys of the replay learners' configs).
 
 A memory stores stream positions only (never clips); learners turn drawn positions back into a
 labelled batch through the ``fetch`` callable the runner passes in.
