@@ -1,6 +1,6 @@
 """End-to-end stream throughput of the runner vs the compute-only bound of the same steps.
 
-One synthetic evaluation user (``ego_cl.runners.synth``, 224x128 H.264), a randomly initialised
+One synthetic evaluation user (``ego_cl.runners.datasets``, 224x128 H.264), a randomly initialised
 network, ``learner.kind=finetune``, batch 4, one pool slot with the default decode worker and
 ``T`` torch threads (default: the pool's own, ``max(1, cores // slots - stream.workers)``, i.e. 1
 on 2 cores: the decode worker keeps the other core):
@@ -9,7 +9,7 @@ on 2 cores: the decode worker keeps the other core):
   metrics → learn loop, Parquet parts, checkpoints, ``DONE``); clips/s = stream samples / the
   user's own streaming seconds (``users/<id>/summary.json``); the whole-run wall time (worker
   spawn, input loading) is reported beside it.
-- ``bound``: the same learner (built by :func:`ego_cl.runners.build.build_user_parts` from the same
+- ``bound``: the same learner (built by :func:`ego_cl.runners.engine.build.build_user_parts` from the same
   config) doing the same ``predict`` + ``learn`` calls on the same batches, decoded into memory
   beforehand, in this process with the same ``T`` threads.
 - ``steady state``: runner and bound from the first quarter of the stream on (the runner's rate
@@ -92,9 +92,8 @@ def overrides_for(
 def compute_bound(cfg, threads: int) -> tuple[list[float], float]:
     """Per-batch seconds of predict + learn over the user's batches, decoded into memory first;
     and the seconds that decoding took (the loader's worker start included)."""
-    from ego_cl.runners.build import build_user_parts
-    from ego_cl.runners.job import load_inputs
-    from ego_cl.runners.plan import resolve_inputs
+    from ego_cl.runners.engine.build import build_user_parts
+    from ego_cl.runners.inputs import load_inputs, resolve_inputs
 
     torch.set_num_threads(threads)
     loaded = load_inputs(cfg, resolve_inputs(cfg))
@@ -126,9 +125,10 @@ def compute_bound(cfg, threads: int) -> tuple[list[float], float]:
 def runner(cfg, overrides: list[str]) -> dict:
     """One real stream run (what :func:`ego_cl.runners.stream.run_stream` does, with a progress
     recorder): user streaming seconds, whole-run wall seconds, samples, progress timeline."""
-    from ego_cl.runners.plan import plan_run, prepare_run_dir, resolve_inputs
-    from ego_cl.runners.progress import Progress
-    from ego_cl.runners.stream import run_plans
+    from ego_cl.runners.engine.plan import plan_run, prepare_run_dir
+    from ego_cl.runners.engine.progress import Progress
+    from ego_cl.runners.engine.run import run_plans
+    from ego_cl.runners.inputs import resolve_inputs
 
     class Timeline(Progress):
         """Records ``(seconds, samples done)`` as the worker reports (at most twice a second)."""
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     setting = QUICK if args.quick else FULL
     repeats = args.repeats or setting["repeats"]
     from ego_cl.runners.config import StreamRunConfig, load_config
-    from ego_cl.runners.pool import slot_threads
+    from ego_cl.runners.engine.pool import slot_threads
 
     rows, results = [], {}
     load_start = round(os.getloadavg()[0], 2)

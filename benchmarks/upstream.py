@@ -1,9 +1,9 @@
 """Our stream pipeline vs an upstream-style (EgoAdapt) pipeline feeding the same model and update.
 
-One synthetic evaluation user (``ego_cl.runners.synth``) rendered at "source" resolution
+One synthetic evaluation user (``ego_cl.runners.datasets``) rendered at "source" resolution
 (1280x720; ``--quick``: 640x360) and its resized-clip cache (``ego_cl.runners.resize.build_cache``,
 short side 320; ``--quick``: 160). Both pipelines feed a fresh ``tiny3d`` ``FinetuneLearner`` (built
-by :func:`ego_cl.runners.build.build_user_parts`), batch 4: ``predict`` on the unlabelled batch, then
+by :func:`ego_cl.runners.engine.build.build_user_parts`), batch 4: ``predict`` on the unlabelled batch, then
 ``learn``.
 
 - ``ours``: the learner's ``StreamLoader`` from ``build_user_parts`` (default ``stream.workers=1``;
@@ -75,9 +75,8 @@ def _overrides(root: Path, checkpoint: Path, video_dir: Path, n: int, threads: i
 
 def _parts(cfg):
     """The runner's parts (loader + learner) for the one user of ``cfg``; inputs loaded fresh."""
-    from ego_cl.runners.build import build_user_parts
-    from ego_cl.runners.job import load_inputs
-    from ego_cl.runners.plan import resolve_inputs
+    from ego_cl.runners.engine.build import build_user_parts
+    from ego_cl.runners.inputs import load_inputs, resolve_inputs
 
     loaded = load_inputs(cfg, resolve_inputs(cfg))
     (user,) = loaded.users
@@ -110,7 +109,7 @@ def _drive(learner, batches) -> tuple[list[float], list[tuple], float]:
 
 
 def run_ours(cfg) -> tuple[list[float], list[tuple], float]:
-    from ego_cl.runners.build import build_stream
+    from ego_cl.runners.inputs import build_stream
 
     parts, annotations = _parts(cfg)
     (user,) = {a.user_id for a in annotations}
@@ -272,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     import pytorchvideo.data.labeled_video_dataset  # noqa: F401  (import cost outside the timings)
 
     from ego_cl.runners.config import StreamRunConfig, load_config
-    from ego_cl.runners.pool import slot_threads
+    from ego_cl.runners.engine.pool import slot_threads
     from ego_cl.runners.resize import build_cache
 
     width, height = setting["source"]

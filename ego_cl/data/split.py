@@ -30,7 +30,7 @@ import numpy as np
 
 from ego_cl.data.problems import Problems
 from ego_cl.data.records import LtaRecords
-from ego_cl.data.usersplit import NAN_USER, split_file_name
+from ego_cl.data.usersplit import NAN_USER, PRETRAIN_SPLIT, TEST_SPLIT, TRAIN_SPLIT, split_file_name
 from ego_cl.types import InputError, UserId
 
 __all__ = ["PAPER_TEST_USERS", "PAPER_TRAIN_USERS", "SplitError", "UserSplitResult", "build_user_split"]
@@ -102,7 +102,7 @@ def build_user_split(
     train, test = _assign(top, criterion, n_train, seed)
     pretrain = tuple(rest) + ((NAN_USER,) if NAN_USER in seconds else ())
     documents = {}
-    for split, users in (("train", train), ("test", test), ("pretrain_incl_nanusers", pretrain)):
+    for split, users in ((TRAIN_SPLIT, train), (TEST_SPLIT, test), (PRETRAIN_SPLIT, pretrain)):
         documents[split_file_name(split, len(users))] = _document(split, users, rows)
     subset = {u: s for s, users in (("train", train), ("test", test), ("pretrain", pretrain)) for u in users}
     summary = {

@@ -10,7 +10,7 @@ import attrs
 from ego_cl.data.problems import Problems, read_json
 from ego_cl.types import ActionAnnotation
 
-__all__ = ["TAXONOMY_FILE", "Taxonomy", "infer_taxonomy", "load_taxonomy"]
+__all__ = ["TAXONOMY_FILE", "Taxonomy", "find_taxonomy", "infer_taxonomy", "load_taxonomy"]
 
 TAXONOMY_FILE = "v1/annotations/fho_lta_taxonomy.json"
 """Where the Ego4D download keeps the taxonomy, relative to the Ego4D root."""
@@ -71,6 +71,21 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
     return Taxonomy(
         n_verbs=len(names["verbs"]), n_nouns=len(names["nouns"]), verbs=names["verbs"], nouns=names["nouns"]
     )
+
+
+def find_taxonomy(
+    ego4d_root: str | Path, infer_from: Iterable[ActionAnnotation] | None = None
+) -> Taxonomy | None:
+    """The taxonomy of an Ego4D root: its :data:`TAXONOMY_FILE` when present, else inferred from
+    ``infer_from`` (``None`` when there is no file and nothing to infer from).
+
+    Raises:
+        AnnotationError: The taxonomy file is malformed.
+    """
+    path = Path(ego4d_root) / TAXONOMY_FILE
+    if path.is_file():
+        return load_taxonomy(path)
+    return None if infer_from is None else infer_taxonomy(infer_from)
 
 
 def infer_taxonomy(annotations: Iterable[ActionAnnotation]) -> Taxonomy:

@@ -21,7 +21,10 @@ from ego_cl.types import Action, ActionAnnotation, UserId
 
 __all__ = [
     "NAN_USER",
+    "PRETRAIN_SPLIT",
     "SPLIT_NAMES",
+    "TEST_SPLIT",
+    "TRAIN_SPLIT",
     "UserSplit",
     "find_split_file",
     "load_user_split",
@@ -33,7 +36,13 @@ __all__ = [
 NAN_USER: UserId = "null"
 """Key of the participant-less group in split files (JSON ``null`` key read back as a string)."""
 
-SPLIT_NAMES = ("train", "test", "pretrain_incl_nanusers")
+TRAIN_SPLIT = "train"
+"""The split of the users that validate pretraining (and tune hyper-parameters)."""
+TEST_SPLIT = "test"
+"""The split of the evaluation users."""
+PRETRAIN_SPLIT = "pretrain_incl_nanusers"
+"""The split of the pretraining users (including the participant-less group)."""
+SPLIT_NAMES = (TRAIN_SPLIT, TEST_SPLIT, PRETRAIN_SPLIT)
 """The three split files the split builder writes."""
 
 

@@ -1,12 +1,12 @@
-"""One owner of checkpoint files: every read and write of a .pt goes through here.
+"""One owner of checkpoint files: every read and write of a ``.pt`` goes through here.
 
-Reading and writing checkpoint files (the only place that opens them).
-
-Files are read with ``torch.load(..., weights_only=True)``: tensors, numbers, strings and
-containers only. A file that needs arbitrary objects unpickled (e.g. a Lightning checkpoint
-whose hyper-parameters hold a yacs ``CfgNode``) is refused with :class:`UnsafeCheckpointError`;
-``python -m ego_cl.runners.checkpoints IN OUT --trust-pickle`` converts a file you trust, once,
-into a plain state dict that loads safely.
+Pretraining's ``best.pt``/``last.pt``, a user's ``checkpoint/state.pt`` and ``learner.pt``, the
+population checkpoint of a run and the checkpoints command all use :func:`read_checkpoint` (one
+clear error naming the file) and :func:`write_checkpoint` (atomic). Files are read with
+``torch.load(..., weights_only=True)``: tensors, numbers, strings and containers only. A file that
+needs arbitrary objects unpickled (e.g. a Lightning checkpoint whose hyper-parameters hold a yacs
+``CfgNode``) is refused with :class:`UnsafeCheckpointError`; ``python -m ego_cl.runners.checkpoints
+IN OUT --trust-pickle`` converts a file you trust, once, into a plain state dict that loads safely.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from typing import Any
 import structlog
 import torch
 
+from ego_cl.learners.networks.builders import VideoNetwork, build_network
 from ego_cl.learners.networks.checkpoint import (
     checkpoint_format,
     load_network_state,
     network_from_checkpoint,
 )
-from ego_cl.learners.networks.builders import VideoNetwork, build_network
-from ego_cl.runners.results import atomic_write_bytes
+from ego_cl.runners.files import atomic_write_bytes
 from ego_cl.types import InputError
 
 __all__ = ["UnsafeCheckpointError", "load_network", "read_checkpoint", "write_checkpoint"]
@@ -38,8 +38,13 @@ class UnsafeCheckpointError(InputError):
     """The checkpoint file needs arbitrary objects unpickled; refused."""
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, *, trust_pickle: bool = False) -> dict[str, Any]:
     """Load a checkpoint file safely (``weights_only=True``) onto the CPU.
+
+    Args:
+        path: The file.
+        trust_pickle: Unpickle arbitrary objects (only for a file you trust; the checkpoints
+            command converts such a file once).
 
     Raises:
         InputError: The file is missing or not a torch checkpoint.
@@ -52,6 +57,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         magic = fh.read(4)
     if not (magic.startswith(b"PK\x03\x04") or magic[:1] == b"\x80"):
         raise InputError(f"{path}: not a torch checkpoint (neither a torch zip archive nor a pickle)")
+    if trust_pickle:
+        return torch.load(path, map_location="cpu", weights_only=False)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -40,10 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Convert ``SOURCE`` into ``{"state_dict": <our keys>}`` at ``TARGET``."""
     args = _parser().parse_args(argv)
-    if args.trust_pickle:
-        obj = torch.load(args.source, map_location="cpu", weights_only=False)
-    else:
-        obj = read_checkpoint(args.source)
+    obj = read_checkpoint(args.source, trust_pickle=args.trust_pickle)
     state = to_network_state(obj)
     write_checkpoint(
         args.target, {"state_dict": {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}}

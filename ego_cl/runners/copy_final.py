@@ -15,6 +15,8 @@ from pathlib import Path
 
 import structlog
 
+from ego_cl.runners.results import RunDir
+
 __all__ = ["FINAL_FILES", "copy_final", "final_destination"]
 
 log = structlog.get_logger(__name__)
@@ -55,10 +57,10 @@ def copy_final(run_dir: str | Path, copy_to: str | Path, *, experiment: str) -> 
         if (run_dir / name).is_file():
             _copy_file(run_dir / name, dest / name)
             written.append(dest / name)
-    report = run_dir / "report"
+    report = RunDir(run_dir).report
     if report.is_dir():
         for source in sorted(p for p in report.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            target = dest / "report" / source.relative_to(report)
+            target = RunDir(dest).report / source.relative_to(report)
             _copy_file(source, target)
             written.append(target)
     log.info("final_files_copied", run_dir=str(run_dir), destination=str(dest), n_files=len(written))

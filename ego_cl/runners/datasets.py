@@ -1,8 +1,8 @@
 """Dataset files a run may need written: the synthetic Ego4D-format dataset and user splits.
 
-``python -m ego_cl.runners.synth``: write the synthetic Ego4D-format dataset to a directory.
-
-The directory is built under a temporary name next to ``--out`` and renamed into place when
+:func:`generate_dataset` writes the synthetic dataset (``python -m ego_cl.runners.synth``);
+:func:`write_user_split` writes the user split of an Ego4D root (``python -m ego_cl.runners.split``).
+The dataset directory is built under a temporary name next to ``--out`` and renamed into place when
 complete, so ``--out`` is either absent or a whole dataset. ``synthetic.json`` in it records the
 config it was generated from; :func:`ensure_dataset` reuses a directory whose record matches.
 ``ensure_default_dataset`` is the one call behind the embedded demo: dataset + user split.
@@ -10,6 +10,7 @@ config it was generated from; :func:`ensure_dataset` reuses a directory whose re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,9 +24,9 @@ from ego_cl.data.config import SyntheticConfig
 from ego_cl.data.records import load_lta_file, load_metadata
 from ego_cl.data.split import UserSplitResult, build_user_split
 from ego_cl.data.synthetic import dataset_files, plan_dataset
-from ego_cl.data.taxonomy import TAXONOMY_FILE, load_taxonomy
+from ego_cl.data.taxonomy import find_taxonomy
 from ego_cl.runners.config import converter
-from ego_cl.runners.results import atomic_write_text
+from ego_cl.runners.files import atomic_write_text
 from ego_cl.types import InputError
 
 __all__ = [
@@ -121,8 +122,6 @@ def ensure_default_dataset(home: str | Path, config: SyntheticConfig | None = No
 
 
 def _digest(config: SyntheticConfig) -> str:
-    import hashlib
-
     text = json.dumps(converter.unstructure(config), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -145,8 +144,7 @@ def write_user_split(
         InputError: Malformed input files (all problems of a file at once) or an impossible split.
     """
     root = Path(ego4d_root)
-    taxonomy_path = root / TAXONOMY_FILE
-    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path.is_file() else None
+    taxonomy = find_taxonomy(root)
     metadata = load_metadata(root / "ego4d.json")
     records = [
         load_lta_file(root / "v1/annotations/fho_lta_train.json", taxonomy=taxonomy, metadata=metadata)

@@ -19,10 +19,14 @@ from ego_cl.learners.finetune import FinetuneConfig
 from ego_cl.learners.replay import ReplayConfig
 from ego_cl.runners.cli import EXIT_FAILED
 from ego_cl.runners.config import PoolConfig, RunConfig, StreamRunConfig
-from ego_cl.runners.engine.plan import ego_cl_home, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
+from ego_cl.runners.engine.plan import plan_run, prepare_run_dir
 from ego_cl.runners.engine.progress import Progress
+from ego_cl.runners.engine.run import run_plans
 from ego_cl.runners.engine.summary import format_table
+from ego_cl.runners.inputs import ego_cl_home, pin_inputs, resolve_inputs
 from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.pretraining.cache import ensure_pretrained
+from ego_cl.runners.pretraining.config import PretrainConfig
 
 __all__ = ["DEMO_CONFIG", "demo_checkpoint", "run_demo"]
 
@@ -45,22 +49,18 @@ lr 0.01, +15.1 ± 2.6 at 0.02, -28 on nouns at lr 0.1 with momentum 0.9 (too agg
 model that is already decent); replay +11.3 ± 3.7 at 0.01, +19.6 ± 1.8 at 0.02."""
 
 
-def demo_checkpoint(root: Path, split_dir: Path, cfg: StreamRunConfig) -> Path:
-    """The demo's pretrained ``tiny3d`` (pretrained once on the synthetic data, then cached)."""
-    from ego_cl.runners.pretraining.cache import ensure_pretrained
-    from ego_cl.runners.pretraining.config import PretrainConfig
-
+def demo_checkpoint(root: Path, split_dir: Path) -> Path:
+    """The demo's pretrained ``tiny3d`` on ``root`` (pretrained once, then cached): the default
+    checkpoint of the stream command (a :data:`~ego_cl.runners.inputs.DefaultCheckpoint`)."""
     pcfg = PretrainConfig(data=DataConfig(ego4d_root=str(root), split_dir=str(split_dir)))
     return ensure_pretrained(pcfg, home=ego_cl_home())
 
 
 def run_demo(base: StreamRunConfig = DEMO_CONFIG) -> int:
     """Run the embedded demo end to end and print its table; returns the exit code."""
-    from ego_cl.runners.stream import run_plans
-
     configure_logging()
     started = time.perf_counter()
-    inputs = resolve_inputs(base)
+    inputs = resolve_inputs(base, default_checkpoint=demo_checkpoint)
     plans = []
     for overrides, learner in DEMO_METHODS:
         cfg = pin_inputs(attrs.evolve(base, learner=learner), inputs)

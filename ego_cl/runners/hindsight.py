@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from ego_cl.runners.cli import EXIT_FAILED, guarded_main
+from ego_cl.runners.demo import demo_checkpoint
 from ego_cl.runners.engine.hindsight import run_hindsight
 from ego_cl.runners.logs import configure_logging
 
@@ -30,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a stream run directory")
     parser.add_argument("--transfer", action="store_true", help="every model on every stream + pretrained")
-    parser.add_argument("--processes", type=int, default=-1, help="pool processes (0 = in-process)")
+    parser.add_argument(
+        "--processes", type=int, help="pool processes (default: the run's pool.processes; 0 = in-process)"
+    )
     return parser
 
 
@@ -38,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (1 if a pair failed)."""
     args = _parser().parse_args(argv)
     configure_logging()
-    outcomes = run_hindsight(args.run_dir, transfer=args.transfer, processes=args.processes)
+    outcomes = run_hindsight(
+        args.run_dir, transfer=args.transfer, processes=args.processes, default_checkpoint=demo_checkpoint
+    )
     failed = [o.key for o in outcomes if not o.ok]
     skipped = sum(1 for o in outcomes if o.ok and o.result and o.result.get("skipped"))
     print(f"hindsight: {len(outcomes)} pairs, {skipped} already done, {len(failed)} failed")

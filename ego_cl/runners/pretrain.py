@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.pretraining.cache import resolve_data
+from ego_cl.runners.pretraining.cache import decode_side
 from ego_cl.runners.pretraining.config import PretrainConfig
 from ego_cl.runners.pretraining.run import pretrain, print_summary
+from ego_cl.runners.pretraining.splits import resolve_data
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cfg = config_from_args(PretrainConfig, args)
     configure_logging()
-    side = max(cfg.clips.train_max_side_px, cfg.clips.eval_side_px)
-    summary = pretrain(cfg, resolve_data(cfg.data, home=args.home, short_side=side))
+    summary = pretrain(cfg, resolve_data(cfg.data, home=args.home, short_side=decode_side(cfg)))
     print_summary(summary)
     return 0
 

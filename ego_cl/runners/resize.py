@@ -18,8 +18,8 @@ import structlog
 
 from ego_cl.data.cache import cache_dir_for, resize_video
 from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.files import atomic_write_bytes
 from ego_cl.runners.logs import configure_logging
-from ego_cl.runners.results import atomic_write_bytes
 from ego_cl.types import InputError
 
 __all__ = ["build_cache", "main"]

@@ -1,4 +1,5 @@
-"""The run directory: atomic writes, Parquet log parts, checkpoints, DONE markers.
+"""The run directory: its layout (:class:`RunDir`, the one place it is spelled out) and one
+user's result directory (:class:`UserDir`: Parquet log parts, checkpoints, DONE markers).
 
 Layout (DESIGN §6)::
 
@@ -13,18 +14,21 @@ Layout (DESIGN §6)::
         FAILED.json               error + traceback of a failed attempt (removed on success)
         DONE                      written last
       baseline/<user_id>/...      the same for the frozen pretrained model
+      hindsight/<model>/<stream>/ final models over whole streams (``<model>``: user or ``_pretrained``)
       tb/<user_id>/               TensorBoard event files
+      slurm/                      submitit logs (``pool.backend=slurm``)
+      summary.json, summary.csv   the run summary
+      report/                     tables and plots of ``python -m ego_cl.runners.report``
       log.jsonl                   structured log of the run
 
-Every file is written to a temporary name in the same directory and published with
-``os.replace``, so a reader (or a resumed run) never sees a half-written file.
+Every file is written through :mod:`ego_cl.runners.files` (temporary name, ``os.replace``), so a
+reader (or a resumed run) never sees a half-written file.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -33,34 +37,23 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
+
+from ego_cl.runners.checkpoint_io import read_checkpoint, write_checkpoint
+from ego_cl.runners.files import atomic_write_bytes, atomic_write_text
 
 __all__ = [
+    "PRETRAINED",
+    "RunDir",
     "UserDir",
-    "atomic_write_bytes",
-    "atomic_write_text",
     "override_slug",
     "run_dir_name",
     "safe_name",
 ]
 
+PRETRAINED = "_pretrained"
+"""Model id of the pretrained population model in ``hindsight/<model>/<stream>/``."""
+
 _PART = re.compile(r"^(?P<prefix>[a-z]+)-(?P<first>\d{6,})-(?P<end>\d{6,})\.parquet$")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    atomic_write_bytes(path, text.encode())
 
 
 def safe_name(text: str) -> str:
@@ -90,6 +83,95 @@ def run_dir_name(timestamp: str | None, overrides: Sequence[str]) -> str:
     """``<timestamp>_<override-slug>``; ``timestamp=None`` means now (local time)."""
     stamp = timestamp or time.strftime("%Y-%m-%d_%H-%M-%S")
     return f"{safe_name(stamp)}_{override_slug(overrides)}"
+
+
+class RunDir:
+    """The layout of one stream run directory (every path below it is named here).
+
+    Args:
+        path: The run directory.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def config(self) -> Path:
+        """``config.yaml``: the resolved config (input paths pinned)."""
+        return self.path / "config.yaml"
+
+    @property
+    def log_file(self) -> Path:
+        """``log.jsonl``: the structured log."""
+        return self.path / "log.jsonl"
+
+    @property
+    def summary_json(self) -> Path:
+        """``summary.json``: OAG per user and mean ± SE."""
+        return self.path / "summary.json"
+
+    @property
+    def summary_csv(self) -> Path:
+        """``summary.csv``: per-user gains."""
+        return self.path / "summary.csv"
+
+    @property
+    def slurm(self) -> Path:
+        """submitit's folder of the run's job arrays."""
+        return self.path / "slurm"
+
+    @property
+    def slurm_hindsight(self) -> Path:
+        """submitit's folder of the hindsight pass."""
+        return self.slurm / "hindsight"
+
+    @property
+    def report(self) -> Path:
+        """The default report directory."""
+        return self.path / "report"
+
+    @property
+    def users_root(self) -> Path:
+        """``users/``: one result directory per user of the configured learner."""
+        return self.path / "users"
+
+    @property
+    def baseline_root(self) -> Path:
+        """``baseline/``: links to the cached frozen-baseline result directories."""
+        return self.path / "baseline"
+
+    @property
+    def hindsight_root(self) -> Path:
+        """``hindsight/``: the hindsight pass results."""
+        return self.path / "hindsight"
+
+    @property
+    def is_run(self) -> bool:
+        """Whether this looks like a stream run directory (``config.yaml`` and ``users/``)."""
+        return self.config.is_file() and self.users_root.is_dir()
+
+    def user(self, user_id: str) -> UserDir:
+        """The learner's result directory of ``user_id``."""
+        return UserDir(self.users_root / safe_name(user_id))
+
+    def baseline(self, user_id: str) -> UserDir:
+        """The frozen baseline's result directory of ``user_id`` (a link into the cache)."""
+        return UserDir(self.baseline_root / safe_name(user_id))
+
+    def hindsight(self, model: str, stream: str) -> UserDir:
+        """The pass of ``model``'s final state (or :data:`PRETRAINED`) over ``stream``'s stream."""
+        return UserDir(self.hindsight_root / safe_name(model) / safe_name(stream))
+
+    def learner_state(self, user_id: str) -> Path:
+        """``users/<uid>/learner.pt``: the final learner state of ``user_id``."""
+        return self.user(user_id).path / "learner.pt"
+
+    def tb(self, user_id: str) -> Path:
+        """``tb/<uid>/``: TensorBoard event files of ``user_id``."""
+        return self.path / "tb" / safe_name(user_id)
 
 
 class UserDir:
@@ -154,18 +236,18 @@ class UserDir:
     # ---- checkpoints and final state ------------------------------------------------------
     def save_checkpoint(self, state: Mapping[str, Any]) -> None:
         """Atomically replace ``checkpoint/state.pt``."""
-        atomic_write_bytes(self.path / "checkpoint" / "state.pt", _torch_bytes(state))
+        write_checkpoint(self.path / "checkpoint" / "state.pt", state)
 
     def load_checkpoint(self) -> dict[str, Any] | None:
         """The last checkpoint (``weights_only`` load), or ``None`` when there is none."""
         path = self.path / "checkpoint" / "state.pt"
         if not path.exists():
             return None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return read_checkpoint(path)
 
     def save_learner(self, state: Mapping[str, Any]) -> None:
         """Write the final learner state to ``learner.pt``."""
-        atomic_write_bytes(self.path / "learner.pt", _torch_bytes(state))
+        write_checkpoint(self.path / "learner.pt", state)
 
     def write_json(self, name: str, obj: Any) -> None:
         """Atomically write ``obj`` as pretty JSON to ``name``."""
@@ -178,9 +260,3 @@ class UserDir:
     def record_failure(self, record: Mapping[str, Any]) -> None:
         """Write ``FAILED.json`` (error, traceback, exit code) for a failed attempt."""
         self.write_json("FAILED.json", dict(record))
-
-
-def _torch_bytes(state: Mapping[str, Any]) -> bytes:
-    sink = io.BytesIO()
-    torch.save(dict(state), sink)
-    return sink.getvalue()

@@ -22,73 +22,27 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import structlog
-
 from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
-from ego_cl.runners.copy_final import copy_final
-from ego_cl.runners.engine.plan import RunPlan, pin_inputs, plan_run, prepare_run_dir, resolve_inputs
-from ego_cl.runners.engine.progress import Progress
-from ego_cl.runners.engine.slurm import dispatch_jobs
-from ego_cl.runners.engine.summary import format_table, summarize
+from ego_cl.runners.demo import demo_checkpoint, run_demo
+from ego_cl.runners.engine import run as engine_run
+from ego_cl.runners.engine.grid import prepare_grid_configs, run_grid
+from ego_cl.runners.engine.run import UserTarget
+from ego_cl.runners.engine.summary import format_table
 from ego_cl.runners.logs import configure_logging
 
-__all__ = ["main", "run_plans", "run_stream"]
-
-log = structlog.get_logger(__name__)
-
-
-def run_plans(
-    plans: Sequence[RunPlan], cfg: StreamRunConfig, *, progress: Progress | None = None, target=None
-) -> list[dict]:
-    """Run the jobs of several plans in one pool; write and return each plan's summary.
-
-    ``target`` replaces :func:`ego_cl.runners.engine.job.run_user_job` (a module-level function with
-    the same signature, e.g. one that wraps it).
-    """
-    by_key = {job.key: job for plan in plans for job in plan.jobs}  # a shared baseline runs once
-    jobs = list(by_key.values())
-    progress = progress or Progress(total=len(jobs), pretty=False)
-
-    def on_outcome(outcome) -> None:
-        job = by_key[outcome.key].payload
-        if not outcome.ok:
-            from ego_cl.runners.results import UserDir
-
-            UserDir(Path(job.user_dir)).record_failure(
-                {"error": outcome.error, "traceback": outcome.traceback, "exit_code": outcome.exit_code}
-            )
-        progress.finished(outcome, job)
-
-    with progress:
-        outcomes = dispatch_jobs(  # pool.backend: local spawn pool or a SLURM job array
-            jobs,
-            target or _target(),
-            pool=cfg.pool,
-            folder=plans[0].run_dir / "slurm",
-            log_file=str(plans[0].run_dir / "log.jsonl"),
-            on_outcome=on_outcome,
-            on_progress=progress.update,
-            decode_workers=cfg.stream.workers,  # the default torch threads leave them their cores
-        )
-    failed = {o.key: o for o in outcomes if not o.ok}
-    summaries = [summarize(plan, failed) for plan in plans]
-    for plan in plans:  # run.copy_final_to: a second copy of the final summary files
-        if plan.cfg.run.copy_final_to:
-            copy_final(plan.run_dir, plan.cfg.run.copy_final_to, experiment=plan.cfg.run.experiment)
-    return summaries
-
-
-def _target():
-    from ego_cl.runners.engine.job import run_user_job
-
-    return run_user_job
+__all__ = ["grid_main", "main", "run_stream"]
 
 
 def run_stream(
-    cfg: StreamRunConfig, overrides: Sequence[str] = (), *, resume: str | Path | None = None, target=None
+    cfg: StreamRunConfig,
+    overrides: Sequence[str] = (),
+    *,
+    resume: str | Path | None = None,
+    target: UserTarget | None = None,
 ) -> dict:
-    """Run (or resume) one stream run; returns its summary (also in ``summary.json``).
+    """Run (or resume) one stream run; returns its summary (also in ``summary.json``). Without
+    ``model.checkpoint`` the demo's pretrained ``tiny3d`` (pretrained on ``data``, cached) is used.
 
     Example (embedding; the frozen baseline is run or reused automatically)::
 
@@ -96,15 +50,23 @@ def run_stream(
         summary = run_stream(cfg)
         summary["oag"]["oag/action/balanced_top1"]  # {"mean": ..., "se": ..., "n_users": ...}
     """
-    if resume is None:
-        cfg = pin_inputs(cfg, resolve_inputs(cfg))
-    run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
-    configure_logging(log_file=run_dir / "log.jsonl")
-    inputs = resolve_inputs(cfg)
-    plan = plan_run(cfg, inputs, run_dir)
-    log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)
-    (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)), target=target)
-    return summary
+    return engine_run.run_stream(
+        cfg, overrides, resume=resume, target=target, default_checkpoint=demo_checkpoint
+    )
+
+
+def grid_main(args: argparse.Namespace) -> int:
+    """``stream --grid ...``: run the grid, print its table and the grid directory (exit 1 on failures)."""
+    if args.print_config:
+        for _, cfg in prepare_grid_configs(args.config, args.overrides, args.grid):
+            sys.stdout.write(dump_yaml(cfg) + "---\n")
+        return 0
+    parent, summaries = run_grid(
+        args.config, args.overrides, args.grid, resume=args.resume, default_checkpoint=demo_checkpoint
+    )
+    print(format_table(summaries))
+    print(f"grid directory: {parent}  (comparison table: python -m ego_cl.runners.report {parent})")
+    return EXIT_FAILED if any(s["failed"] for s in summaries) else 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,14 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     if args.grid:
-        from ego_cl.runners.engine.grid import grid_main
-
         return grid_main(args)
     if args.resume and (args.config or args.overrides):
         raise ConfigError(["--resume takes the run's own config.yaml; drop --config and overrides"])
     if not (args.config or args.overrides or args.resume or args.print_config):
-        from ego_cl.runners.demo import run_demo
-
         return run_demo()
     cfg = load_config(StreamRunConfig, args.config, args.overrides)
     if args.print_config:

@@ -188,7 +188,7 @@ def child_main(user_dir: str, mode: str, arg: int) -> None:
     """
     from pathlib import Path
 
-    import ego_cl.runners.results as results
+    import ego_cl.runners.files as files
     from ego_cl.runners.engine.user import stream_user
     from ego_cl.runners.results import UserDir
 
@@ -201,7 +201,7 @@ def child_main(user_dir: str, mode: str, arg: int) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
             real_replace(src, dst)
 
-        results.os.replace = replace  # type: ignore[attr-defined]
+        files.os.replace = replace  # type: ignore[attr-defined]
     parts = fake_parts(
         fail_at=arg if mode == "learn" else None, hard_kill=True, sleep_s=0.05 if mode == "none" else 0.0
     )

@@ -19,6 +19,7 @@ def _reset_logging():
     structlog.reset_defaults()
 
 
+@pytest.mark.integration
 def test_resize_cli_writes_then_skips(tmp_path, capsys):
     clips = tmp_path / "v1" / "clips"
     clips.mkdir(parents=True)
@@ -35,6 +36,7 @@ def test_resize_cli_writes_then_skips(tmp_path, capsys):
     assert "resized 1 clip(s), 1 already up to date" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_missing_video_dir_exits_2(tmp_path, capsys):
     assert guarded_main(main, ["--ego4d-root", str(tmp_path / "nope")]) == 2
     assert "no such video directory" in capsys.readouterr().err

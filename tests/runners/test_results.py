@@ -4,30 +4,9 @@ from __future__ import annotations
 
 import os
 
-import pytest
 import torch
 
-from ego_cl.runners import results
-from ego_cl.runners.results import UserDir, atomic_write_text, override_slug, run_dir_name
-
-
-def test_atomic_write_leaves_only_the_final_file(tmp_path):
-    atomic_write_text(tmp_path / "a" / "x.json", "1")
-    atomic_write_text(tmp_path / "a" / "x.json", "2")
-    assert [p.name for p in (tmp_path / "a").iterdir()] == ["x.json"]
-    assert (tmp_path / "a" / "x.json").read_text() == "2"
-
-
-def test_failed_publish_keeps_the_old_file(tmp_path, monkeypatch):
-    atomic_write_text(tmp_path / "x.json", "old")
-
-    def broken(src, dst):
-        raise OSError("disk gone")
-
-    monkeypatch.setattr(results.os, "replace", broken)
-    with pytest.raises(OSError):
-        atomic_write_text(tmp_path / "x.json", "new")
-    assert (tmp_path / "x.json").read_text() == "old"
+from ego_cl.runners.results import PRETRAINED, RunDir, UserDir, override_slug, run_dir_name
 
 
 def test_parts_round_trip_in_step_order_and_drop(tmp_path):
@@ -100,3 +79,23 @@ def test_no_temp_files_survive_a_user_run(tmp_path):
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name]
     assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())
     assert os.path.getsize(udir.path / "learner.pt") > 0
+
+
+def test_run_dir_names_every_path_of_the_layout(tmp_path):
+    run = RunDir(tmp_path / "r")
+    assert run.config == tmp_path / "r" / "config.yaml"
+    assert run.user("a/b").path == tmp_path / "r" / "users" / "a_b"
+    assert run.baseline("7").path == tmp_path / "r" / "baseline" / "7"
+    assert run.hindsight(PRETRAINED, "7").path == tmp_path / "r" / "hindsight" / "_pretrained" / "7"
+    assert run.learner_state("7") == tmp_path / "r" / "users" / "7" / "learner.pt"
+    assert run.tb("7") == tmp_path / "r" / "tb" / "7"
+    assert run.slurm.parent == run.log_file.parent == run.report.parent == run.path
+
+
+def test_a_run_dir_needs_config_and_users(tmp_path):
+    run = RunDir(tmp_path)
+    assert not run.is_run
+    run.config.write_text("{}")
+    assert not run.is_run
+    run.users_root.mkdir()
+    assert run.is_run

@@ -20,6 +20,7 @@ def _reset_logging():
     structlog.reset_defaults()
 
 
+@pytest.mark.integration
 def test_split_cli_writes_three_files_and_summary(tmp_path, synthetic_root, capsys):  # noqa: F811
     out = tmp_path / "split"
     argv = [
@@ -49,6 +50,7 @@ def test_split_cli_writes_three_files_and_summary(tmp_path, synthetic_root, caps
     assert "train:" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_paper_criterion_fails_with_a_hint(tmp_path, synthetic_root, capsys):  # noqa: F811
     argv = ["--ego4d-root", str(synthetic_root), "--out", str(tmp_path / "s"), "--n-eval", "3"]
     assert guarded_main(main, argv) == 2
@@ -58,6 +60,7 @@ def test_paper_criterion_fails_with_a_hint(tmp_path, synthetic_root, capsys):  #
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.integration
 def test_bad_annotations_exit_2_naming_file_and_field(tmp_path, capsys):
     (tmp_path / "v1/annotations").mkdir(parents=True)
     (tmp_path / "ego4d.json").write_text(json.dumps({"videos": []}))

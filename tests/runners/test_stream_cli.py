@@ -30,6 +30,9 @@ TINY = dict(
 )
 
 
+pytestmark = pytest.mark.integration
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A 4-test-user synthetic dataset, its split, and a random tiny3d checkpoint."""

@@ -33,6 +33,7 @@ def _reset_logging():
     structlog.reset_defaults()
 
 
+@pytest.mark.integration
 def test_cli_writes_a_complete_dataset_with_split(tmp_path, capsys):
     out = tmp_path / "data"
     assert guarded_main(main, ["--out", str(out), "--seed", "5", "--split", *TINY]) == 0
@@ -46,6 +47,7 @@ def test_cli_writes_a_complete_dataset_with_split(tmp_path, capsys):
     assert guarded_main(main, ["--out", str(out), *TINY]) == 2  # never overwrites
 
 
+@pytest.mark.integration
 def test_bad_override_exits_2(tmp_path, capsys):
     assert guarded_main(main, ["--out", str(tmp_path / "d"), "n_verbs=9"]) == 2
     assert not (tmp_path / "d").exists()

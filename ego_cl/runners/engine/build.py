@@ -22,40 +22,19 @@ from ego_cl.protocols import StreamSource
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.engine.loop import NearFuture, PastWindow
 from ego_cl.runners.engine.user import UserParts
+from ego_cl.runners.inputs import build_stream
 from ego_cl.streams.config import StreamConfig
 from ego_cl.streams.loader import StreamLoader
-from ego_cl.streams.sampling import UniformClipSampler
-from ego_cl.streams.stream import UserStream, build_user_stream
+from ego_cl.streams.stream import UserStream
 from ego_cl.streams.transform import EvalTransform
 from ego_cl.types import Action, ActionAnnotation, Batch, Prediction
 
 __all__ = [
     "allowed_mask",
     "build_loader",
-    "build_stream",
     "build_user_parts",
     "log_columns",
 ]
-
-def build_stream(
-    cfg: StreamConfig,
-    annotations: Sequence[ActionAnnotation],
-    *,
-    user_id: str,
-    pretrain_actions: frozenset[Action],
-) -> UserStream:
-    """One user's ordered stream of clip samples."""
-    return build_user_stream(
-        annotations,
-        user_id=user_id,
-        policy=cfg.overlap,
-        sampler=UniformClipSampler(clip_s=cfg.clip_s, stride_s=cfg.stride_s, short_window=cfg.short_window),
-        clip_s=cfg.clip_s,
-        pretrain_actions=pretrain_actions,
-        filter_unseen=cfg.filter_unseen,
-        shuffle_seed=cfg.shuffle_seed,
-        max_samples=cfg.max_samples,
-    )
 
 
 def build_loader(cfg: StreamConfig, source: StreamSource, stream: UserStream, *, device: str) -> StreamLoader:

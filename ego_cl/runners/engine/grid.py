@@ -18,20 +18,23 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
-from ego_cl.runners.results import atomic_write_text, override_slug, run_dir_name, safe_name
+from ego_cl.runners.engine.plan import plan_run
+from ego_cl.runners.engine.progress import Progress
+from ego_cl.runners.engine.run import UserTarget, run_plans
+from ego_cl.runners.files import atomic_write_text
+from ego_cl.runners.inputs import DefaultCheckpoint, resolve_inputs
+from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.results import RunDir, override_slug, run_dir_name, safe_name
 
 __all__ = [
     "grid_combinations",
     "grid_dir_name",
-    "grid_main",
     "grid_parent",
     "parse_grid",
     "prepare_grid",
@@ -150,12 +153,13 @@ def prepare_grid(
     for combo in grid_combinations(grid):
         cfg = load_config(StreamRunConfig, config, [*overrides, *combo])
         run_dir = parent / grid_dir_name(combo)
-        if (run_dir / "config.yaml").is_file():
-            saved = load_config(StreamRunConfig, run_dir / "config.yaml")
+        run = RunDir(run_dir)
+        if run.config.is_file():
+            saved = load_config(StreamRunConfig, run.config)
             if dump_yaml(saved) != dump_yaml(cfg):
                 raise ConfigError([f"{run_dir}: its config.yaml differs from this grid's config for {combo}"])
         else:
-            atomic_write_text(run_dir / "config.yaml", dump_yaml(cfg))
+            atomic_write_text(run.config, dump_yaml(cfg))
         runs.append((run_dir, cfg))
     atomic_write_text(
         parent / "grid.txt", "\n".join([*overrides, *(f"--grid {g}" for g in grid_items)]) + "\n"
@@ -170,36 +174,23 @@ def run_grid(
     grid_items: Sequence[str],
     *,
     resume: str | Path | None = None,
-    target=None,
+    target: UserTarget | None = None,
+    default_checkpoint: DefaultCheckpoint | None = None,
 ) -> tuple[Path, list[dict]]:
-    """Run (or resume) every combination in one pool; returns the grid directory and summaries."""
-    from ego_cl.runners.engine.plan import plan_run, resolve_inputs
-    from ego_cl.runners.engine.progress import Progress
-    from ego_cl.runners.logs import configure_logging
-    from ego_cl.runners.stream import run_plans
+    """Run (or resume) every combination in one pool; returns the grid directory and summaries.
 
+    ``default_checkpoint`` supplies the checkpoint of combinations without ``model.checkpoint``.
+    """
     parent, runs = prepare_grid(config, overrides, grid_items, resume=resume)
     configure_logging(log_file=parent / "log.jsonl")
-    plans = [plan_run(cfg, resolve_inputs(cfg), run_dir) for run_dir, cfg in runs]
+    plans = [
+        plan_run(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint), run_dir)
+        for run_dir, cfg in runs
+    ]
     n_jobs = len({job.key for plan in plans for job in plan.jobs})
     base = runs[0][1]
     summaries = run_plans(plans, base, progress=Progress(total=n_jobs), target=target)
     return parent, summaries
-
-
-def grid_main(args: Any) -> int:
-    """``stream --grid ...``: run the grid, print its table and the grid directory (exit 1 on failures)."""
-    from ego_cl.runners.cli import EXIT_FAILED
-    from ego_cl.runners.engine.summary import format_table
-
-    if args.print_config:
-        for _, cfg in prepare_grid_configs(args.config, args.overrides, args.grid):
-            sys.stdout.write(dump_yaml(cfg) + "---\n")
-        return 0
-    parent, summaries = run_grid(args.config, args.overrides, args.grid, resume=args.resume)
-    print(format_table(summaries))
-    print(f"grid directory: {parent}  (comparison table: python -m ego_cl.runners.report {parent})")
-    return EXIT_FAILED if any(s["failed"] for s in summaries) else 0
 
 
 def prepare_grid_configs(

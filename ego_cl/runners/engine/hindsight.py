@@ -22,19 +22,19 @@ from typing import Any
 
 import attrs
 import structlog
-import torch
 
 from ego_cl.learners.frozen import FrozenConfig
 from ego_cl.learners.registry import LearnerConfig
 from ego_cl.metrics.stream_metrics import hindsight_metrics
+from ego_cl.runners.checkpoint_io import read_checkpoint
 from ego_cl.runners.config import StreamRunConfig, load_config
-from ego_cl.runners.engine.build import build_user_parts
-from ego_cl.runners.engine.job import Inputs, load_inputs
+from ego_cl.runners.engine.build import baseline_learner, build_user_parts
+from ego_cl.runners.engine.dispatch import run_on_backend
+from ego_cl.runners.engine.plan import baseline_key
 from ego_cl.runners.engine.pool import Job, Outcome
-from ego_cl.runners.engine.slurm import dispatch_jobs
 from ego_cl.runners.engine.user import seed_everything
-from ego_cl.runners.reporting.data import PRETRAINED, hindsight_dir
-from ego_cl.runners.results import UserDir, safe_name
+from ego_cl.runners.inputs import DefaultCheckpoint, Inputs, load_inputs, resolve_inputs
+from ego_cl.runners.results import PRETRAINED, RunDir, UserDir
 from ego_cl.types import InputError
 
 __all__ = [
@@ -99,7 +99,7 @@ def run_pair_job(job: PairJob, device: str, report: Callable[[int, int], None]) 
             learner=learner,
         )
         if job.state_path is not None:
-            parts.learner.load_state_dict(torch.load(job.state_path, map_location="cpu", weights_only=True))
+            parts.learner.load_state_dict(read_checkpoint(job.state_path))
         columns: dict[str, list] = {}
         step = -1
         for step, batch in enumerate(parts.batches(0)):
@@ -124,10 +124,8 @@ def check_same_inputs(run_dir: Path, cfg: StreamRunConfig, inputs: Inputs) -> No
     Raises:
         InputError: The keys differ (the message names both).
     """
-    from ego_cl.runners.engine.build import baseline_learner
-    from ego_cl.runners.engine.plan import baseline_key
-
-    links = sorted((run_dir / "baseline").glob("*")) if (run_dir / "baseline").is_dir() else []
+    root = RunDir(run_dir).baseline_root
+    links = sorted(root.glob("*")) if root.is_dir() else []
     used = {p.resolve().parent.name for p in links if p.is_symlink()}
     if not used:
         return
@@ -155,40 +153,44 @@ def hindsight_pairs(users: Sequence[str], *, transfer: bool) -> list[tuple[str, 
 
 
 def run_hindsight(
-    run_dir: str | Path, *, transfer: bool = False, processes: int | None = -1, target=None
+    run_dir: str | Path,
+    *,
+    transfer: bool = False,
+    processes: int | None = None,
+    target: Callable[[PairJob, str, Callable[[int, int], None]], dict[str, Any]] | None = None,
+    default_checkpoint: DefaultCheckpoint | None = None,
 ) -> list[Outcome]:
     """Evaluate the final models of a finished (or partly finished) run; returns the outcomes.
 
     Args:
         run_dir: The stream run directory.
         transfer: Every model on every stream, plus the pretrained model.
-        processes: Pool processes (``-1`` = the run's ``pool.processes``; ``0`` = in-process);
-            with ``pool.backend=slurm`` the pairs go to SLURM as one job array instead.
+        processes: Local pool processes instead of the run's ``pool.processes`` (``0`` =
+            in-process); with ``pool.backend=slurm`` the pairs go to SLURM as one job array.
         target: Replaces :func:`run_pair_job` (tests).
+        default_checkpoint: The checkpoint of a run whose ``config.yaml`` names none.
 
     Raises:
         InputError: Not a run directory, or no user finished.
     """
-    from ego_cl.runners.engine.plan import resolve_inputs
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise InputError(f"{run_dir}: not a run directory (no config.yaml)")
-    cfg = load_config(StreamRunConfig, run_dir / "config.yaml")
-    inputs = resolve_inputs(cfg)
-    check_same_inputs(run_dir, cfg, inputs)
-    users = [u for u in load_inputs(cfg, inputs).users if UserDir(run_dir / "users" / safe_name(u)).is_done]
+    run = RunDir(run_dir)
+    if not run.config.is_file():
+        raise InputError(f"{run.path}: not a run directory (no config.yaml)")
+    cfg = load_config(StreamRunConfig, run.config)
+    inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
+    check_same_inputs(run.path, cfg, inputs)
+    users = [u for u in load_inputs(cfg, inputs).users if run.user(u).is_done]
     if not users:
-        raise InputError(f"{run_dir}: no finished user (users/<id>/DONE); run or resume the stream first")
+        raise InputError(f"{run.path}: no finished user (users/<id>/DONE); run or resume the stream first")
     jobs = []
     for model, stream in hindsight_pairs(users, transfer=transfer):
-        state = None if model == PRETRAINED else str(run_dir / "users" / safe_name(model) / "learner.pt")
-        out = hindsight_dir(run_dir, safe_name(model), safe_name(stream))
+        state = None if model == PRETRAINED else str(run.learner_state(model))
+        out = run.hindsight(model, stream).path
         payload = PairJob(
             cfg=cfg, inputs=inputs, model=model, stream=stream, state_path=state, out_dir=str(out)
         )
         jobs.append(Job(key=f"hindsight/{model}/{stream}", size=1, payload=payload))
-    log.info("hindsight_started", run_dir=str(run_dir), n_pairs=len(jobs), transfer=transfer)
+    log.info("hindsight_started", run_dir=str(run.path), n_pairs=len(jobs), transfer=transfer)
 
     def on_outcome(outcome: Outcome) -> None:
         if not outcome.ok:
@@ -198,13 +200,13 @@ def run_hindsight(
             )
             log.error("hindsight_pair_failed", key=outcome.key, error=outcome.error)
 
-    return dispatch_jobs(
+    pool = cfg.pool if processes is None else attrs.evolve(cfg.pool, processes=processes)
+    return run_on_backend(
         jobs,
         target or run_pair_job,
-        pool=cfg.pool,
-        folder=run_dir / "slurm" / "hindsight",
-        log_file=str(run_dir / "log.jsonl"),
+        pool=pool,
+        folder=run.slurm_hindsight,
+        log_file=str(run.log_file),
         on_outcome=on_outcome,
-        processes=processes,
         decode_workers=cfg.stream.workers,
     )

@@ -1,8 +1,10 @@
-"""From a config to the jobs of a stream run: run directory, resolved inputs, user jobs, baseline cache.
+"""From a config and its resolved inputs to the jobs of a stream run: run directory, user jobs,
+baseline cache.
 
-Everything that can be checked before a worker starts is checked here, so bad input gives one
-clear message (exit code 2) instead of one failure per user: a missing ``data.ego4d_root``, a
-split file that does not load or names videos that are not there, an unreadable checkpoint.
+Everything that can be checked before a worker starts is checked here (or in
+:mod:`ego_cl.runners.inputs`), so bad input gives one clear message (exit code 2) instead of one
+failure per user: a split file that does not load or names videos that are not there, an
+unreadable checkpoint.
 """
 
 from __future__ import annotations
@@ -16,21 +18,15 @@ import attrs
 import structlog
 
 from ego_cl.runners.config import StreamRunConfig, converter, dump_yaml, load_config
-from ego_cl.runners.engine.job import Inputs, UserJob, load_inputs
+from ego_cl.runners.engine.build import baseline_learner
+from ego_cl.runners.engine.job import UserJob
 from ego_cl.runners.engine.pool import Job
-from ego_cl.runners.pretraining.cache import data_paths
-from ego_cl.runners.results import UserDir, atomic_write_text, run_dir_name, safe_name
+from ego_cl.runners.files import atomic_write_text
+from ego_cl.runners.inputs import Inputs, load_inputs
+from ego_cl.runners.results import RunDir, UserDir, run_dir_name, safe_name
 from ego_cl.types import InputError
 
-__all__ = [
-    "RunPlan",
-    "baseline_key",
-    "ego_cl_home",
-    "pin_inputs",
-    "plan_run",
-    "prepare_run_dir",
-    "resolve_inputs",
-]
+__all__ = ["RunPlan", "baseline_key", "plan_run", "prepare_run_dir"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,57 +52,20 @@ class RunPlan:
     baseline_dirs: dict[str, Path] | None
 
 
-def ego_cl_home() -> Path:
-    """``$EGO_CL_HOME``, default ``~/.cache/ego_cl``: where the embedded demo caches its data."""
-    return Path(os.environ.get("EGO_CL_HOME") or Path.home() / ".cache" / "ego_cl")
-
-
 def prepare_run_dir(
     cfg: StreamRunConfig, overrides: Sequence[str], *, resume: str | Path | None = None
 ) -> tuple[Path, StreamRunConfig]:
     """Create the run directory with its ``config.yaml`` (or reopen one to resume)."""
     if resume is not None:
-        run_dir = Path(resume)
-        if not (run_dir / "config.yaml").is_file():
-            raise InputError(f"--resume {run_dir}: not a run directory (no config.yaml)")
-        return run_dir, load_config(StreamRunConfig, run_dir / "config.yaml")
-    run_dir = Path(cfg.run.out_dir) / cfg.run.experiment / run_dir_name(cfg.run.timestamp, overrides)
-    if (run_dir / "config.yaml").exists():
-        raise InputError(f"{run_dir}: already exists; continue it with --resume {run_dir}")
-    atomic_write_text(run_dir / "config.yaml", dump_yaml(cfg))
-    return run_dir, cfg
-
-
-def resolve_inputs(cfg: StreamRunConfig, *, demo_checkpoint=None) -> Inputs:
-    """Input paths of a run; ``data.ego4d_root=None`` means the embedded synthetic dataset.
-
-    Raises:
-        InputError: The data root or checkpoint does not exist.
-    """
-    root, split_dir, video_dir = data_paths(cfg.data, home=ego_cl_home())
-    checkpoint = cfg.model.checkpoint
-    if checkpoint is None:
-        if demo_checkpoint is None:
-            from ego_cl.runners.demo import demo_checkpoint
-        checkpoint = str(demo_checkpoint(Path(root), Path(split_dir), cfg))
-    if not Path(checkpoint).is_file():
-        raise InputError(f"model.checkpoint: {checkpoint} does not exist")
-    return Inputs(
-        ego4d_root=str(root), split_dir=str(split_dir), video_dir=str(video_dir), checkpoint=checkpoint
-    )
-
-
-def pin_inputs(cfg: StreamRunConfig, inputs: Inputs) -> StreamRunConfig:
-    """``cfg`` with the resolved input paths written in, so a run's ``config.yaml`` names the exact
-    dataset, split and checkpoint it used (resume, hindsight and reports re-read them from there)."""
-    data = attrs.evolve(
-        cfg.data,
-        ego4d_root=str(Path(inputs.ego4d_root).resolve()),
-        split_dir=str(Path(inputs.split_dir).resolve()),
-        video_dir=str(Path(inputs.video_dir).resolve()),
-    )
-    model = attrs.evolve(cfg.model, checkpoint=str(Path(inputs.checkpoint).resolve()))
-    return attrs.evolve(cfg, data=data, model=model)
+        run = RunDir(resume)
+        if not run.config.is_file():
+            raise InputError(f"--resume {run.path}: not a run directory (no config.yaml)")
+        return run.path, load_config(StreamRunConfig, run.config)
+    run = RunDir(Path(cfg.run.out_dir) / cfg.run.experiment / run_dir_name(cfg.run.timestamp, overrides))
+    if run.config.exists():
+        raise InputError(f"{run.path}: already exists; continue it with --resume {run.path}")
+    atomic_write_text(run.config, dump_yaml(cfg))
+    return run.path, cfg
 
 
 def _file_digest(path: str | Path) -> str:
@@ -161,12 +120,11 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
     Raises:
         InputError: Bad split, missing videos (unless ``data.skip_missing_videos``), bad checkpoint.
     """
-    from ego_cl.runners.engine.build import baseline_learner
-
     loaded = load_inputs(cfg, inputs)
     if not cfg.data.skip_missing_videos:
         _check_videos(loaded.users, inputs.video_dir)
     users = tuple(loaded.users)
+    run = RunDir(run_dir)
     jobs = []
     for uid in users:
         payload = UserJob(
@@ -175,8 +133,8 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
             user_id=uid,
             role="users",
             learner=cfg.learner,
-            user_dir=str(run_dir / "users" / safe_name(uid)),
-            tb_dir=str(run_dir / "tb" / safe_name(uid)) if cfg.run.tensorboard else None,
+            user_dir=str(run.user(uid).path),
+            tb_dir=str(run.tb(uid)) if cfg.run.tensorboard else None,
         )
         jobs.append(Job(key=f"users/{uid}@{run_dir.name}", size=len(loaded.users[uid]), payload=payload))
     baseline_dirs = None
@@ -188,7 +146,7 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
         for uid in users:
             bdir = cache / safe_name(uid)
             baseline_dirs[uid] = bdir
-            _link(run_dir / "baseline" / safe_name(uid), bdir)
+            _link(run.baseline(uid).path, bdir)
             if UserDir(bdir).is_done:
                 continue
             payload = UserJob(

@@ -215,7 +215,26 @@ def _worker(
         report = _Reporter(results, slot, job.key)
 
         outcome = _attempt(job, target, device, report)
-        results.put(("outcome", slot, outcome, n_done >= recycle_after))  # True: this worker retires
+        results.put(_Finished(slot=slot, outcome=outcome, retiring=n_done >= recycle_after))
+
+
+@attrs.frozen(kw_only=True)
+class _Progressed:
+    """Worker → master: ``done`` of ``total`` samples of job ``key`` on ``slot``."""
+
+    slot: int
+    key: str
+    done: int
+    total: int
+
+
+@attrs.frozen(kw_only=True)
+class _Finished:
+    """Worker → master: the outcome of the job on ``slot``; ``retiring``: the worker exits next."""
+
+    slot: int
+    outcome: Outcome
+    retiring: bool
 
 
 class _Reporter:
@@ -228,7 +247,7 @@ class _Reporter:
         now = time.monotonic()
         if now - self.last > 0.5 or done >= total:
             self.last = now
-            self.results.put(("progress", self.slot, self.key, done, total))
+            self.results.put(_Progressed(slot=self.slot, key=self.key, done=done, total=total))
 
 
 @attrs.define
@@ -301,15 +320,14 @@ class _Pool:
             done += [self._died(s) for s in dead if s.job is not None]
         return done
 
-    def _handle(self, message: tuple, on_progress) -> list[Outcome]:
-        kind, index, *rest = message
-        slot = self.slots[index]
-        if kind == "progress":
-            on_progress(index, *rest)
+    def _handle(self, message: _Progressed | _Finished, on_progress) -> list[Outcome]:
+        if isinstance(message, _Progressed):
+            on_progress(message.slot, message.key, message.done, message.total)
             return []
-        outcome, slot.retiring = rest
+        slot = self.slots[message.slot]
+        slot.retiring = message.retiring
         slot.job = None
-        return [outcome]
+        return [message.outcome]
 
     def _died(self, slot: _Slot) -> Outcome:
         code = slot.proc.exitcode

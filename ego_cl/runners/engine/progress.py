@@ -35,8 +35,9 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.pretty:
+            # rich is imported only for a terminal (workers and piped runs never need it)
             from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-            from rich.progress import Progress as Bars
+            from rich.progress import Progress as Bars  # (same reason)
 
             self._bars = Bars(
                 "[progress.description]{task.description}",

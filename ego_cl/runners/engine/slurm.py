@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+import torch
 
-from ego_cl.runners.config import PoolConfig, SlurmConfig
-from ego_cl.runners.engine.pool import Job, Outcome, run_jobs
+from ego_cl.runners.config import SlurmConfig
+from ego_cl.runners.engine.pool import Job, Outcome
+from ego_cl.runners.logs import configure_logging
 
-__all__ = ["dispatch_jobs", "executor_parameters", "run_jobs_slurm", "slurm_entry"]
+__all__ = ["executor_parameters", "run_jobs_slurm", "slurm_entry"]
 
 log = structlog.get_logger(__name__)
 
@@ -55,10 +57,6 @@ def slurm_entry(
 ) -> dict[str, Any]:
     """What runs inside one array task: logging, torch threads (as a local pool slot, so
     results match bit for bit), the device, then the target."""
-    import torch
-
-    from ego_cl.runners.logs import configure_logging
-
     configure_logging(log_file=log_file, pretty=False)
     torch.set_num_threads(threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -66,7 +64,7 @@ def slurm_entry(
 
 
 def _executor(cfg: SlurmConfig, folder: Path) -> Any:
-    import submitit
+    import submitit  # optional dependency (the slurm extra), needed only with pool.backend=slurm
 
     cluster = "local" if cfg.local else "slurm"
     executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
@@ -122,38 +120,3 @@ def run_jobs_slurm(
         if pending and not finished:
             time.sleep(poll_s)
     return outcomes
-
-
-def dispatch_jobs(
-    jobs: Sequence[Job],
-    target: Callable[..., dict[str, Any]],
-    *,
-    pool: PoolConfig,
-    folder: Path,
-    log_file: str | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
-    on_progress: Callable[[int, str, int, int], None] | None = None,
-    processes: int | None = -1,
-    decode_workers: int = 0,
-) -> list[Outcome]:
-    """Run jobs on ``pool.backend``: the local spawn pool, or a SLURM array (``folder`` =
-    submitit logs when ``pool.slurm.folder`` is unset). ``processes=-1`` = ``pool.processes``;
-    ``decode_workers``: decode processes per job (lowers the default torch threads per slot)."""
-    if pool.backend == "slurm":
-        slurm_folder = Path(pool.slurm.folder) if pool.slurm.folder else folder
-        return run_jobs_slurm(
-            jobs, target, cfg=pool.slurm, folder=slurm_folder, log_file=log_file, on_outcome=on_outcome
-        )
-    return run_jobs(
-        jobs,
-        target,
-        devices=pool.devices,
-        users_per_device=pool.users_per_device,
-        processes=pool.processes if processes == -1 else processes,
-        recycle_after=pool.recycle_after,
-        threads_per_slot=pool.threads_per_slot,
-        decode_workers=decode_workers,
-        log_file=log_file,
-        on_outcome=on_outcome,
-        on_progress=on_progress,
-    )

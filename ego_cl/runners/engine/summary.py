@@ -16,7 +16,10 @@ from typing import Any
 from ego_cl.learners.registry import HINDSIGHT_KINDS
 from ego_cl.metrics.aggregation import mean_se
 from ego_cl.metrics.gains import user_gains
-from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
+from ego_cl.runners.engine.plan import RunPlan
+from ego_cl.runners.engine.pool import Outcome
+from ego_cl.runners.files import atomic_write_text
+from ego_cl.runners.results import RunDir, UserDir
 
 __all__ = ["HEADLINE", "format_table", "summarize"]
 
@@ -28,10 +31,10 @@ def _final(udir: UserDir) -> dict[str, float] | None:
     return udir.read_json("metrics.json") if udir.is_done else None
 
 
-def summarize(plan: Any, failed: Mapping[str, Any]) -> dict[str, Any]:
+def summarize(plan: RunPlan, failed: Mapping[str, Outcome]) -> dict[str, Any]:
     """Read every user's final metrics, compute OAG and write ``summary.json``/``summary.csv``."""
     run_dir = plan.run_dir
-    method = {u: _final(UserDir(run_dir / "users" / safe_name(u))) for u in plan.users}
+    method = {u: _final(RunDir(run_dir).user(u)) for u in plan.users}
     baseline = {u: _final(UserDir(d)) for u, d in (plan.baseline_dirs or {}).items()}
     done = {u: m for u, m in method.items() if m is not None}
     paired = {u: m for u, m in done.items() if baseline.get(u) is not None}
@@ -54,13 +57,13 @@ def summarize(plan: Any, failed: Mapping[str, Any]) -> dict[str, Any]:
         },
     }
     atomic_write_text(
-        run_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True, default=_nan) + "\n"
+        RunDir(run_dir).summary_json, json.dumps(summary, indent=2, sort_keys=True, default=_nan) + "\n"
     )
-    atomic_write_text(run_dir / "summary.csv", _csv(gains))
+    atomic_write_text(RunDir(run_dir).summary_csv, _csv(gains))
     return summary
 
 
-def _mine(key: str, plan: Any) -> bool:
+def _mine(key: str, plan: RunPlan) -> bool:
     if key.startswith("users/"):
         return key.endswith(f"@{plan.run_dir.name}")
     return plan.baseline_dirs is not None and key.startswith("baseline/")

@@ -250,7 +250,7 @@ def _flush(udir: UserDir, pending: dict[str, dict[str, list[Any]]], first: int, 
 def _tb_writer(tb_dir: Path | None) -> Any:
     if tb_dir is None:
         return None
-    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard import SummaryWriter  # heavy (tensorboard); only with run.tensorboard
 
     return SummaryWriter(log_dir=str(tb_dir))
 

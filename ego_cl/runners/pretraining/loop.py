@@ -19,11 +19,11 @@ from torch import nn
 from ego_cl.learners.adaptation.losses import action_correct, action_losses
 from ego_cl.learners.adaptation.optim import NORM_LAYERS
 from ego_cl.learners.networks.builders import VideoNetwork
-from ego_cl.runners.pretraining.cache import PretrainData, resolve_data
 from ego_cl.runners.pretraining.config import PretrainOptimConfig
 from ego_cl.types import ActionAnnotation, Target
 
-__all__ = ["PretrainData", "Trainer", "chance_levels", "param_groups", "resolve_data", "validate"]
+__all__ = ["Trainer", "chance_levels", "param_groups", "validate"]
+
 
 def param_groups(network: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Two SGD parameter groups: normalisation-layer parameters without weight decay, the rest with."""
@@ -187,7 +187,7 @@ class _Progress:
     def __enter__(self) -> Callable[[], None]:
         if not sys.stderr.isatty():
             return lambda: None
-        from rich.progress import Progress
+        from rich.progress import Progress  # rich only for a terminal
 
         self.bar = Progress(transient=True)
         self.bar.start()

@@ -13,6 +13,7 @@ Run directory: ``<run.out_dir>/<run.name or network kind>/``.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -22,21 +23,19 @@ from typing import Any
 import structlog
 import torch
 
-from ego_cl.learners.networks.checkpoint import PRETRAIN_FORMAT, load_network_state
 from ego_cl.learners.networks.builders import VideoNetwork, build_network
+from ego_cl.learners.networks.checkpoint import PRETRAIN_FORMAT, load_network_state
 from ego_cl.runners.checkpoint_io import read_checkpoint, write_checkpoint
-from ego_cl.runners.config import converter
-from ego_cl.runners.pretraining.cache import PretrainData, ensure_pretrained
+from ego_cl.runners.config import converter, dump_yaml
+from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.pretraining.config import PretrainConfig
 from ego_cl.runners.pretraining.data import EpochBatches, PretrainClips, item_seed
 from ego_cl.runners.pretraining.loop import Trainer, chance_levels, validate
-from ego_cl.runners.results import atomic_write_text
+from ego_cl.runners.pretraining.splits import PretrainData
 from ego_cl.types import InputError
 
 __all__ = [
-    "PretrainData",
     "comparable_config",
-    "ensure_pretrained",
     "pretrain",
     "print_summary",
     "run_dir_of",
@@ -146,10 +145,10 @@ def pretrain(cfg: PretrainConfig, data: PretrainData, run_dir: Path | None = Non
 
     Args:
         cfg: The configuration.
-        data: Source and annotations (see :func:`ego_cl.runners.pretraining.loop.resolve_data`).
+        data: Source and annotations (see :func:`ego_cl.runners.pretraining.splits.resolve_data`).
         run_dir: Where to write; ``None`` = :func:`run_dir_of`.
     """
-    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard import SummaryWriter  # heavy (tensorboard); only when training
 
     run_dir = run_dir or run_dir_of(cfg)
     device = _device(cfg.run.device)
@@ -263,14 +262,10 @@ def _summary(cfg, run_dir: Path, history, val_set, data, seconds: float) -> dict
 
 
 def _yaml(cfg: PretrainConfig) -> str:
-    from ego_cl.runners.config import dump_yaml
-
     return dump_yaml(cfg)
 
 
 def _json(obj: Any) -> str:
-    import json
-
     return json.dumps(obj, indent=2, default=str) + "\n"
 
 

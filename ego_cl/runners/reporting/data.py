@@ -1,31 +1,28 @@
 """Reading run directories for reports: which runs, which users, their prediction logs.
 
-A run directory (``ego_cl.runners.results``) holds ``config.yaml``, ``users/<uid>/`` and
-``baseline/<uid>/`` (each with Parquet log parts and ``DONE``) and, after
-``python -m ego_cl.runners.hindsight``, ``hindsight/<model>/<stream>/`` in the same format
-(``<model>`` is a user id or :data:`PRETRAINED`).
+The layout is :class:`~ego_cl.runners.results.RunDir`'s: ``config.yaml`` (read through the
+strict converter), ``users/<uid>/`` and ``baseline/<uid>/`` (each with Parquet log parts and
+``DONE``) and, after ``python -m ego_cl.runners.hindsight``, ``hindsight/<model>/<stream>/`` in
+the same format (``<model>`` is a user id or :data:`~ego_cl.runners.results.PRETRAINED`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pyarrow as pa
 import structlog
-import yaml
 
-from ego_cl.runners.results import UserDir
+from ego_cl.learners.registry import LEARNER_CONFIGS
+from ego_cl.runners.config import ConfigError, StreamRunConfig, converter, load_config
+from ego_cl.runners.results import RunDir, UserDir
 from ego_cl.types import InputError
 
 __all__ = [
-    "PRETRAINED",
     "RunResults",
     "find_run_dirs",
-    "hindsight_dir",
-    "is_run_dir",
     "load_run",
     "method_label",
     "read_log",
@@ -33,14 +30,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-PRETRAINED = "_pretrained"
-"""Model id of the pretrained population model in ``hindsight/<model>/<stream>/``."""
-
-
-def is_run_dir(path: Path) -> bool:
-    """Whether ``path`` looks like a stream run directory (``config.yaml`` and ``users/``)."""
-    return (path / "config.yaml").is_file() and (path / "users").is_dir()
 
 
 def find_run_dirs(paths: Iterable[str | Path], *, max_depth: int = 4) -> list[Path]:
@@ -55,13 +44,13 @@ def find_run_dirs(paths: Iterable[str | Path], *, max_depth: int = 4) -> list[Pa
         path = Path(raw)
         if not path.exists():
             raise InputError(f"{path}: no such run directory")
-        if is_run_dir(path):
+        if RunDir(path).is_run:
             found.append(path)
             continue
         below = sorted(
             p.parent
-            for p in path.rglob("config.yaml")
-            if len(p.relative_to(path).parts) <= max_depth + 1 and is_run_dir(p.parent)
+            for p in path.rglob(RunDir(path).config.name)
+            if len(p.relative_to(path).parts) <= max_depth + 1 and RunDir(p.parent).is_run
         )
         if not below:
             raise InputError(f"{path}: not a run directory (no config.yaml + users/) and none below it")
@@ -70,25 +59,23 @@ def find_run_dirs(paths: Iterable[str | Path], *, max_depth: int = 4) -> list[Pa
     return [p for _, p in unique]
 
 
-def method_label(path: Path, config: Mapping[str, Any]) -> str:
+def method_label(path: Path, config: StreamRunConfig) -> str:
     """A short name of a run: the learner kind, plus the grid combination (``GRID_...``
     directories) or else the learner settings that differ from that kind's defaults.
 
     Example:
-        >>> method_label(Path("runs/x/GRID_learner.lr=0.1"), {"learner": {"kind": "finetune"}})
-        'finetune [learner.lr=0.1]'
-        >>> method_label(Path("runs/x/2025-01-02_03-04-05_a"), {"learner": {"kind": "finetune", "lr": 0.5}})
+        >>> cfg = load_config(StreamRunConfig, overrides=["learner.kind=finetune", "learner.lr=0.5"])
+        >>> method_label(Path("runs/x/GRID_learner.lr=0.5"), cfg)
+        'finetune [learner.lr=0.5]'
+        >>> method_label(Path("runs/x/2025-01-02_03-04-05_a"), cfg)
         'finetune [lr=0.5]'
-        >>> method_label(Path("runs/x/2025-01-02_03-04-05_defaults"), {"learner": {"kind": "replay"}})
-        'replay'
+        >>> method_label(Path("runs/x/2025-01-02_03-04-05_defaults"), load_config(StreamRunConfig))
+        'finetune'
     """
-    learner = dict(config.get("learner", {}) or {})
+    learner = converter.unstructure(config.learner)
     kind = str(learner.get("kind", "finetune"))
     if path.name.startswith("GRID_"):
         return f"{kind} [{path.name[len('GRID_') :]}]"
-    from ego_cl.learners.registry import LEARNER_CONFIGS
-    from ego_cl.runners.config import converter
-
     defaults = converter.unstructure(LEARNER_CONFIGS[kind]()) if kind in LEARNER_CONFIGS else {}
     changed = [f"{k}={v}" for k, v in learner.items() if k != "kind" and defaults.get(k, object()) != v]
     return f"{kind} [{', '.join(changed)}]" if changed else kind
@@ -112,39 +99,38 @@ class RunResults:
     Attributes:
         path: The run directory.
         label: Method label (:func:`method_label`).
-        config: The resolved config (raw dict from ``config.yaml``).
+        config: The resolved config (``config.yaml`` through the strict converter).
         users: Users finished both with the method and the baseline, sorted.
         unfinished: Users of ``users/`` without ``DONE`` or without a finished baseline.
     """
 
     path: Path
     label: str
-    config: Mapping[str, Any]
+    config: StreamRunConfig
     users: tuple[str, ...]
     unfinished: tuple[str, ...]
 
     @property
     def top_k(self) -> int:
         """The top-k the logs were written with."""
-        return int(self.config.get("metrics", {}).get("top_k", 5))
+        return self.config.metrics.top_k
 
 
 def load_run(path: str | Path) -> RunResults:
     """Read a run directory's config and list its finished users.
 
     Raises:
-        InputError: ``config.yaml`` is missing or not a mapping.
+        InputError: ``config.yaml`` is missing or not a valid run config.
     """
-    path = Path(path)
+    run = RunDir(path)
+    path = run.path
     try:
-        config = yaml.safe_load((path / "config.yaml").read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise InputError(f"{path / 'config.yaml'}: cannot read run config ({err})") from None
-    if not isinstance(config, dict):
-        raise InputError(f"{path / 'config.yaml'}: top level must be a mapping")
+        config = load_config(StreamRunConfig, run.config)
+    except (OSError, ConfigError) as err:
+        raise InputError(f"{run.config}: cannot read run config ({err})") from None
     done, unfinished = [], []
-    for udir in sorted(p for p in (path / "users").iterdir() if p.is_dir()):
-        if UserDir(udir).is_done and UserDir(path / "baseline" / udir.name).is_done:
+    for udir in sorted(p for p in run.users_root.iterdir() if p.is_dir()):
+        if UserDir(udir).is_done and run.baseline(udir.name).is_done:
             done.append(udir.name)
         else:
             unfinished.append(udir.name)
@@ -157,11 +143,6 @@ def load_run(path: str | Path) -> RunResults:
         users=tuple(done),
         unfinished=tuple(unfinished),
     )
-
-
-def hindsight_dir(run_dir: Path, model: str, stream: str) -> Path:
-    """Where the hindsight pass of ``model``'s final state over ``stream``'s stream goes."""
-    return Path(run_dir) / "hindsight" / model / stream
 
 
 def read_log(path: Path, prefix: str = "predictions", *, require_done: bool = True) -> pa.Table | None:

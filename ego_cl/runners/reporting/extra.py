@@ -1,4 +1,5 @@
-"""Report figures that need more than the online logs: transfer matrices (hindsight results),
+"""The report's figures: :func:`write_plots` draws the online ones (OAG bars, running accuracy)
+and those that need more than the online logs: transfer matrices (hindsight results),
 forgetting (past-window logs, ``metrics.past_eval=true``) and label histograms (with the
 pretrain-seen classes when the run's split files can be found)."""
 
@@ -15,13 +16,23 @@ from ego_cl.metrics.counts import stream_label_sets
 from ego_cl.metrics.forgetting import bin_forgetting, reexposure_forgetting
 from ego_cl.metrics.stream_metrics import hindsight_metrics
 from ego_cl.metrics.transfer import TransferMatrix, transfer_matrix
-from ego_cl.runners.reporting.data import PRETRAINED, read_log
+from ego_cl.runners.config import StreamRunConfig
+from ego_cl.runners.files import atomic_write_text
+from ego_cl.runners.inputs import load_pretrain_labels
+from ego_cl.runners.reporting.data import read_log
 from ego_cl.runners.reporting.format import render_csv
-from ego_cl.runners.reporting.plots import plot_forgetting, plot_label_histograms, plot_transfer
+from ego_cl.runners.reporting.plots import (
+    plot_forgetting,
+    plot_label_histograms,
+    plot_oag_bars,
+    plot_running_accuracy,
+    plot_transfer,
+)
 from ego_cl.runners.reporting.sections import MethodResult
-from ego_cl.runners.results import UserDir, atomic_write_text, safe_name
+from ego_cl.runners.results import PRETRAINED, RunDir, safe_name
+from ego_cl.types import InputError
 
-__all__ = ["extra_plots", "pretrain_seen", "run_transfer"]
+__all__ = ["extra_plots", "pretrain_seen", "run_transfer", "write_plots"]
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +44,8 @@ def run_transfer(
 ) -> tuple[TransferMatrix, dict[str, float]] | None:
     """The transfer matrix of a run's finished hindsight pairs and the pretrained model's row
     (``None`` when no pair of two different users finished)."""
-    root = run_dir / "hindsight"
+    run = RunDir(run_dir)
+    root = run.hindsight_root
     if not root.is_dir():
         return None
     pairs: dict[tuple[str, str], dict[str, float]] = {}
@@ -46,7 +58,7 @@ def run_transfer(
     users = sorted({u for pair in pairs for u in pair} - {PRETRAINED})
     for stream in users:
         if stream not in reference:
-            base = read_log(run_dir / "baseline" / stream)
+            base = read_log(run.baseline(stream).path)
             if base is not None:
                 reference[stream] = hindsight_metrics(base)
     user_pairs = {(m, s): v for (m, s), v in pairs.items() if m != PRETRAINED}
@@ -66,33 +78,28 @@ def _transfer_csv(matrix: TransferMatrix, pretrained: Mapping[str, float]) -> st
 def _forgetting_bins(method: MethodResult) -> list[Any]:
     events = []
     for uid in sorted(method.per_user):
-        udir = UserDir(method.run_dir / "users" / uid)
+        udir = RunDir(method.run_dir).user(uid)
         online, past = udir.read_log(), udir.read_log("past")
         if online is not None and past is not None:
             events += reexposure_forgetting(online, past, mode="action", metric="top1")
     return bin_forgetting(events) if events else []
 
 
-def pretrain_seen(config: Mapping[str, Any]) -> dict[str, frozenset] | None:
+def pretrain_seen(config: StreamRunConfig | None) -> dict[str, frozenset] | None:
     """Pretrain-seen verbs, nouns and actions from the run's split files, if they can be found
     from ``data.split_dir`` or ``data.ego4d_root`` (``None`` otherwise)."""
-    from ego_cl.data.usersplit import find_split_file, load_user_split, pretrain_action_set, seen_labels
-    from ego_cl.types import InputError
-
-    data = config.get("data", {}) or {}
-    split_dir = data.get("split_dir") or (
-        Path(data["ego4d_root"]) / "usersplits" if data.get("ego4d_root") else None
+    data = config.data if config is not None else None
+    split_dir = data and (
+        data.split_dir or (Path(data.ego4d_root) / "usersplits" if data.ego4d_root else None)
     )
     if split_dir is None:
         return None
     try:
-        annotations = load_user_split(find_split_file(split_dir, "pretrain_incl_nanusers")).annotations()
+        labels = load_pretrain_labels(split_dir)
     except (InputError, OSError) as err:
         log.warning("report_pretrain_split_unavailable", split_dir=str(split_dir), error=str(err))
         return None
-    annotations = list(annotations)
-    verbs, nouns = seen_labels(annotations)
-    return {"verb": verbs, "noun": nouns, "action": pretrain_action_set(annotations)}
+    return {"verb": labels.verbs, "noun": labels.nouns, "action": labels.actions}
 
 
 def extra_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
@@ -112,10 +119,21 @@ def extra_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
         first = methods[0]
         seen = pretrain_seen(first.config)
         for uid in sorted(first.per_user):
-            table = read_log(first.run_dir / "baseline" / uid)
+            table = read_log(RunDir(first.run_dir).baseline(uid).path)
             if table is not None:
                 title = f"Stream labels of user {uid}" + ("" if seen else " (pretrain split not found)")
                 written += plot_label_histograms(
                     stream_label_sets(table), out_dir / f"labels_{uid}", title=title, seen=seen
                 )
+    return written
+
+
+def write_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
+    """The report's figures for these methods (running accuracy per non-blind method)."""
+    written = plot_oag_bars(methods, out_dir / "oag_per_user")
+    for m in methods:
+        if not m.blind:
+            written += plot_running_accuracy(m, out_dir / f"running_accuracy_{safe_name(m.label)}")
+    written += extra_plots([m for m in methods if not m.blind], out_dir)
+    log.info("report_plots_written", n_files=len(written), out_dir=str(out_dir))
     return written

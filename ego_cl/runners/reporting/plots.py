@@ -19,12 +19,12 @@ import structlog
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from ego_cl.metrics.counts import label_histogram
 from ego_cl.metrics.forgetting import ForgettingBin
 from ego_cl.metrics.stream_metrics import metric_curves
 from ego_cl.metrics.transfer import TransferMatrix
 from ego_cl.runners.reporting.data import read_log
 from ego_cl.runners.reporting.sections import MODES, MethodResult
-from ego_cl.runners.results import safe_name
 from ego_cl.types import Action
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "plot_running_accuracy",
     "plot_transfer",
     "save",
-    "write_plots",
 ]
 
 log = structlog.get_logger(__name__)
@@ -179,8 +178,6 @@ def plot_label_histograms(
     seen: Mapping[str, frozenset] | None = None,
 ) -> list[Path]:
     """Sorted class frequencies of a stream per mode; pretrain-seen classes highlighted."""
-    from ego_cl.metrics.counts import label_histogram
-
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), squeeze=False)
     for ax, mode in zip(axes[0], MODES, strict=True):
         hist = label_histogram(label_sets, mode)
@@ -208,16 +205,3 @@ def plot_label_histograms(
     fig.suptitle(title)
     fig.tight_layout()
     return save(fig, path)
-
-
-def write_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
-    """The report's figures for these methods (running accuracy per non-blind method)."""
-    written = plot_oag_bars(methods, out_dir / "oag_per_user")
-    for m in methods:
-        if not m.blind:
-            written += plot_running_accuracy(m, out_dir / f"running_accuracy_{safe_name(m.label)}")
-    from ego_cl.runners.reporting.extra import extra_plots
-
-    written += extra_plots([m for m in methods if not m.blind], out_dir)
-    log.info("report_plots_written", n_files=len(written), out_dir=str(out_dir))
-    return written

@@ -26,18 +26,12 @@ from ego_cl.metrics.blind_baseline import label_window_log
 from ego_cl.metrics.counts import stream_label_sets
 from ego_cl.metrics.report_tables import class_counts_of, summarize_users, user_report
 from ego_cl.runners.copy_final import copy_final
-from ego_cl.runners.reporting.data import (
-    PRETRAINED,
-    RunResults,
-    find_run_dirs,
-    hindsight_dir,
-    load_run,
-    read_log,
-    unique_labels,
-)
+from ego_cl.runners.files import atomic_write_text
+from ego_cl.runners.reporting.data import RunResults, find_run_dirs, load_run, read_log, unique_labels
+from ego_cl.runners.reporting.extra import write_plots
 from ego_cl.runners.reporting.format import latex_document, render_csv, render_markdown
 from ego_cl.runners.reporting.sections import MethodResult, report_tables
-from ego_cl.runners.results import atomic_write_text
+from ego_cl.runners.results import PRETRAINED, RunDir
 from ego_cl.types import InputError
 
 __all__ = ["collect", "copy_report", "default_out_dir", "write_report"]
@@ -48,20 +42,21 @@ log = structlog.get_logger(__name__)
 def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodResult]:
     """The method's (and optionally the blind baseline's) per-user report values of one run."""
     k = run.top_k
-    elementwise = bool(run.config.get("metrics", {}).get("upstream_elementwise_decorrelation", False))
+    elementwise = run.config.metrics.upstream_elementwise_decorrelation
+    rdir = RunDir(run.path)
     method, blind = {}, {}
     for uid in run.users:
-        mine, base = read_log(run.path / "users" / uid), read_log(run.path / "baseline" / uid)
+        mine, base = read_log(rdir.user(uid).path), read_log(rdir.baseline(uid).path)
         if mine is None or base is None:
             raise InputError(f"{run.path}: user {uid} is DONE but has no prediction log parts")
         method[uid] = user_report(
             mine,
             base,
             k=k,
-            hindsight=read_log(hindsight_dir(run.path, uid, uid)),
-            hindsight_reference=read_log(hindsight_dir(run.path, PRETRAINED, uid)),
-            near_future=read_log(run.path / "users" / uid, "future"),
-            near_future_reference=read_log(run.path / "baseline" / uid, "future"),
+            hindsight=read_log(rdir.hindsight(uid, uid).path),
+            hindsight_reference=read_log(rdir.hindsight(PRETRAINED, uid).path),
+            near_future=read_log(rdir.user(uid).path, "future"),
+            near_future_reference=read_log(rdir.baseline(uid).path, "future"),
             upstream_elementwise=elementwise,
         )
         if label_window is not None:
@@ -71,7 +66,7 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
                 window=label_window,
                 n_verbs=n_verbs,
                 n_nouns=n_nouns,
-                batch_size=int(run.config.get("stream", {}).get("batch_size", 4)),
+                batch_size=run.config.stream.batch_size,
                 k=k,
             )
             blind[uid] = user_report(blind_log, base, k=k, upstream_elementwise=elementwise)
@@ -124,8 +119,8 @@ def collect(paths: Sequence[str | Path], *, label_window: int | None = 4) -> lis
 def default_out_dir(run_dirs: Sequence[Path]) -> Path:
     """``<run>/report`` for one run, else ``<deepest common parent>/report``."""
     if len(run_dirs) == 1:
-        return run_dirs[0] / "report"
-    return Path(os.path.commonpath([str(p.resolve()) for p in run_dirs])) / "report"
+        return RunDir(run_dirs[0]).report
+    return RunDir(os.path.commonpath([str(p.resolve()) for p in run_dirs])).report
 
 
 def _csv_files(methods: Sequence[MethodResult]) -> tuple[str, str]:
@@ -152,8 +147,6 @@ def write_report(methods: Sequence[MethodResult], out_dir: Path, *, plots: bool 
     atomic_write_text(out_dir / "per_user.csv", per_user_csv)
     atomic_write_text(out_dir / "summary.tex", latex_document(tables))
     if plots:
-        from ego_cl.runners.reporting.plots import write_plots
-
         write_plots(methods, out_dir / "plots")
     log.info("report_written", out_dir=str(out_dir), n_methods=len(methods))
     return markdown
@@ -162,7 +155,6 @@ def write_report(methods: Sequence[MethodResult], out_dir: Path, *, plots: bool 
 def copy_report(methods: Sequence[MethodResult], out_dir: Path) -> None:
     """``run.copy_final_to`` of the reported runs: copy the report (and the run's summary files)."""
     for run_dir, config in {m.run_dir: m.config for m in methods}.items():
-        run = config.get("run", {}) or {}
-        if run.get("copy_final_to"):
-            source = run_dir if out_dir.resolve() == (run_dir / "report").resolve() else out_dir.parent
-            copy_final(source, run["copy_final_to"], experiment=str(run.get("experiment", "default")))
+        if config is not None and config.run.copy_final_to:
+            source = run_dir if out_dir.resolve() == RunDir(run_dir).report.resolve() else out_dir.parent
+            copy_final(source, config.run.copy_final_to, experiment=config.run.experiment)

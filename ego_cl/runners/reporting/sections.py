@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from ego_cl.metrics.aggregation import UserAggregate
 from ego_cl.metrics.report_tables import best_index
+from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.reporting.format import Table, mean_se_cell, number_cell
 
 __all__ = ["MODES", "MethodResult", "report_tables"]
@@ -33,7 +33,7 @@ class MethodResult:
         per_user: User -> report values.
         summary: Name -> mean ± SE over users.
         blind: Whether this is the blind label-window baseline (never marked best).
-        config: The run's resolved config (raw dict).
+        config: The run's resolved config (``None`` when not read from a run directory).
     """
 
     label: str
@@ -41,7 +41,7 @@ class MethodResult:
     per_user: Mapping[str, Mapping[str, float]]
     summary: Mapping[str, UserAggregate]
     blind: bool = False
-    config: Mapping[str, Any] = attrs.field(factory=dict)
+    config: StreamRunConfig | None = None
 
     @property
     def n_users(self) -> int:

@@ -12,8 +12,9 @@ import structlog
 from ego_cl.runners import hindsight
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.engine.hindsight import run_hindsight
-from ego_cl.runners.reporting.data import PRETRAINED, read_log
+from ego_cl.runners.reporting.data import read_log
 from ego_cl.runners.reporting.report import collect, write_report
+from ego_cl.runners.results import PRETRAINED
 from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
 
@@ -62,6 +63,7 @@ def test_transfer_pairs_pretrained_row_equals_the_frozen_baseline_and_resume(run
     assert read_log(lost).equals(before)
 
 
+@pytest.mark.integration
 def test_report_adds_hag_and_transfer_after_hindsight(run_dir, capsys):
     assert guarded_main(hindsight.main, [str(run_dir), "--transfer", "--processes", "0"]) == 0
     assert "0 failed" in capsys.readouterr().out
@@ -74,6 +76,7 @@ def test_report_adds_hag_and_transfer_after_hindsight(run_dir, capsys):
     assert any(p.name.startswith("transfer_") for p in (run_dir / "report" / "plots").iterdir())
 
 
+@pytest.mark.integration
 def test_not_a_run_dir_is_an_input_error(tmp_path):
     assert guarded_main(hindsight.main, [str(tmp_path)]) == 2
 
@@ -81,7 +84,7 @@ def test_not_a_run_dir_is_an_input_error(tmp_path):
 def test_changed_inputs_are_refused(run_dir, tmp_path):
     from ego_cl.runners.config import StreamRunConfig, load_config
     from ego_cl.runners.engine.hindsight import check_same_inputs
-    from ego_cl.runners.engine.plan import resolve_inputs
+    from ego_cl.runners.inputs import resolve_inputs
     from ego_cl.types import InputError
 
     cfg = load_config(StreamRunConfig, run_dir / "config.yaml")

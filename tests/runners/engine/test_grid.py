@@ -83,6 +83,7 @@ def test_two_by_two_grid_resume_and_comparison_report(tmp_path):
     assert Path(parent / "report" / "summary.tex").is_file()
 
 
+@pytest.mark.integration
 def test_stream_cli_grid_print_config_and_bad_grid(tmp_path, capsys):
     from ego_cl.runners.cli import guarded_main
     from ego_cl.runners.stream import main

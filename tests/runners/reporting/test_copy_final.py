@@ -42,6 +42,7 @@ def test_copy_final_copies_summaries_and_the_report_only(tmp_path):
     assert (dest / "summary.json").read_text() == '{"a": 2}\n'
 
 
+@pytest.mark.integration
 def test_stream_run_uses_the_launch_timestamp_and_copies_its_final_files(tmp_path):
     tiny = make_tiny(tmp_path / "home")
     backup = tmp_path / "backup"

@@ -16,7 +16,7 @@ from ego_cl.runners.engine.user import stream_user
 from ego_cl.runners.results import UserDir
 from tests.runners.fakes import fake_parts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _child(user_dir: Path, mode: str, arg: int) -> subprocess.Popen:

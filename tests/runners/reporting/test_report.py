@@ -13,6 +13,7 @@ from ego_cl.metrics.decorrelation import decorrelated_metrics
 from ego_cl.metrics.report_tables import user_report
 from ego_cl.metrics.stream_metrics import stream_metrics
 from ego_cl.runners import report
+from ego_cl.runners.config import StreamRunConfig, load_config
 from ego_cl.runners.reporting.data import find_run_dirs, load_run, method_label, read_log
 from ego_cl.runners.reporting.report import collect, write_report
 from ego_cl.types import InputError
@@ -134,6 +135,7 @@ def test_missing_or_empty_paths_are_input_errors(tmp_path):
         find_run_dirs([tmp_path])
 
 
+@pytest.mark.integration
 def test_cli_writes_the_report(tmp_path, capsys):
     run_dir = make_run(tmp_path, "r")
     from ego_cl.runners.cli import guarded_main
@@ -145,9 +147,8 @@ def test_cli_writes_the_report(tmp_path, capsys):
 
 
 def test_labels_name_the_changed_learner_settings_and_stay_unique(tmp_path):
-    assert (
-        method_label(tmp_path / "x", {"learner": {"kind": "replay", "capacity": 8}}) == "replay [capacity=8]"
-    )
+    cfg = load_config(StreamRunConfig, overrides=["learner.kind=replay", "learner.capacity=8"])
+    assert method_label(tmp_path / "x", cfg) == "replay [capacity=8]"
     make_run(tmp_path / "p", "2025-01-01_00-00-00_a")
     make_run(tmp_path / "p", "2025-01-01_00-00-00_b")
     labels = [m.label for m in collect([tmp_path / "p"], label_window=None)]

@@ -51,6 +51,7 @@ def test_arbitrary_pickles_are_refused_with_a_clear_message(tmp_path):
     assert str(path) in str(info.value)
 
 
+@pytest.mark.integration
 def test_trusted_conversion_makes_a_safe_file(tmp_path, capsys):
     net = build_network("tiny3d", n_verbs=3, n_nouns=4)
     src, dst = tmp_path / "in.ckpt", tmp_path / "out.pt"

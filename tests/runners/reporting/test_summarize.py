@@ -10,9 +10,8 @@ import structlog
 
 from ego_cl.runners import summarize
 from ego_cl.runners.cli import guarded_main
-from ego_cl.runners.engine.build import build_stream
-from ego_cl.runners.engine.job import load_inputs
-from ego_cl.runners.engine.plan import resolve_inputs
+from ego_cl.runners.inputs import build_stream, load_inputs, resolve_inputs
+from ego_cl.runners.reporting.streams import summarize_streams
 from tests.runners.tiny_run import make_tiny, tiny_config, tiny_overrides
 
 
@@ -31,7 +30,7 @@ def tiny(tmp_path_factory):
 def test_statistics_match_the_built_streams(tiny, tmp_path):
     cfg, _ = tiny_config(tiny, tmp_path, "stream.max_samples=null", "stream.overlap=multi_action")
     out = tmp_path / "summary"
-    markdown = summarize.summarize_streams(cfg, out, n_clips=6)
+    markdown = summarize_streams(cfg, out, n_clips=6)
     loaded = load_inputs(cfg, resolve_inputs(cfg))
     with (out / "streams.csv").open() as fh:
         rows = {r["user"]: r for r in csv.DictReader(fh)}
@@ -52,6 +51,7 @@ def test_statistics_match_the_built_streams(tiny, tmp_path):
     assert (out / f"contact_{first}.png").stat().st_size > 1000
 
 
+@pytest.mark.integration
 def test_cli_and_unknown_user(tiny, tmp_path, capsys):
     args = [*tiny_overrides(tiny, tmp_path), "--out", str(tmp_path / "s"), "--clips", "2"]
     assert guarded_main(summarize.main, args) == 0

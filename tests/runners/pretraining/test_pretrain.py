@@ -10,15 +10,16 @@ import pytest
 import torch
 
 from ego_cl.learners.networks.checkpoint import network_from_checkpoint
-from ego_cl.runners import pretrain as pretrain_module
 from ego_cl.runners.checkpoint_io import read_checkpoint
 from ego_cl.runners.config import load_config
 from ego_cl.runners.pretrain import main
-from ego_cl.runners.pretraining.cache import PretrainData
+from ego_cl.runners.pretraining import cache as pretrain_inputs
+from ego_cl.runners.pretraining import run as pretrain_module
 from ego_cl.runners.pretraining.config import PretrainConfig
 from ego_cl.runners.pretraining.data import EpochBatches, PretrainClips
 from ego_cl.runners.pretraining.loop import param_groups
 from ego_cl.runners.pretraining.run import pretrain
+from ego_cl.runners.pretraining.splits import PretrainData
 from ego_cl.types import ActionAnnotation, InputError, Span
 
 N_VERBS, N_NOUNS = 3, 3
@@ -204,6 +205,7 @@ def test_no_weight_decay_on_batch_norm():
     assert len(decayed["params"]) + len(plain["params"]) == len(list(net.parameters()))
 
 
+@pytest.mark.integration
 def test_print_config_shows_the_resolved_config(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--print-config", "optim.epochs=2"])
@@ -214,7 +216,6 @@ def test_print_config_shows_the_resolved_config(capsys):
 
 
 def test_ensure_pretrained_trains_once_per_config_and_dataset(tmp_path, data, monkeypatch):
-    from ego_cl.runners import pretrain_inputs
 
     calls = []
     real = pretrain_module.pretrain
@@ -224,7 +225,7 @@ def test_ensure_pretrained_trains_once_per_config_and_dataset(tmp_path, data, mo
         return real(cfg, d, run_dir)
 
     monkeypatch.setattr(pretrain_inputs, "resolve_data", lambda *a, **k: data)
-    monkeypatch.setattr(pretrain_module, "pretrain", counting)
+    monkeypatch.setattr(pretrain_inputs, "pretrain", counting)
     cfg = _cfg(tmp_path, "optim.epochs=1", "run.max_train=4", "run.max_val=2")
     first = pretrain_inputs.ensure_pretrained(cfg, out_dir=tmp_path / "cache")
     again = pretrain_inputs.ensure_pretrained(

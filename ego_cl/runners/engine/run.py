@@ -1,0 +1,106 @@
+"""Running stream runs: plans → one pool → summaries (the engine behind ``stream`` and ``--grid``).
+
+:func:`run_stream` runs (or resumes) one run directory; :func:`run_plans` runs the jobs of
+several plans in one pool (a baseline shared by several plans runs once), records failures,
+writes each plan's summary and the ``run.copy_final_to`` copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ego_cl.runners.config import StreamRunConfig
+from ego_cl.runners.copy_final import copy_final
+from ego_cl.runners.engine.dispatch import run_on_backend
+from ego_cl.runners.engine.job import UserJob, run_user_job
+from ego_cl.runners.engine.plan import RunPlan, plan_run, prepare_run_dir
+from ego_cl.runners.engine.pool import Outcome
+from ego_cl.runners.engine.progress import Progress
+from ego_cl.runners.engine.summary import summarize
+from ego_cl.runners.inputs import DefaultCheckpoint, pin_inputs, resolve_inputs
+from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.results import RunDir, UserDir
+
+__all__ = ["UserTarget", "run_plans", "run_stream"]
+
+log = structlog.get_logger(__name__)
+
+UserTarget = Callable[[UserJob, str, Callable[[int, int], None]], dict[str, Any]]
+"""A pool target for user jobs (:func:`~ego_cl.runners.engine.job.run_user_job` or a wrapper)."""
+
+
+def run_plans(
+    plans: Sequence[RunPlan],
+    cfg: StreamRunConfig,
+    *,
+    progress: Progress | None = None,
+    target: UserTarget | None = None,
+) -> list[dict]:
+    """Run the jobs of several plans in one pool; write and return each plan's summary.
+
+    ``cfg`` gives the pool and stream settings; ``target`` replaces
+    :func:`~ego_cl.runners.engine.job.run_user_job` (a module-level function with the same
+    signature, e.g. one that wraps it).
+    """
+    by_key = {job.key: job for plan in plans for job in plan.jobs}  # a shared baseline runs once
+    jobs = list(by_key.values())
+    progress = progress or Progress(total=len(jobs), pretty=False)
+
+    def on_outcome(outcome: Outcome) -> None:
+        job = by_key[outcome.key].payload
+        if not outcome.ok:
+            UserDir(Path(job.user_dir)).record_failure(
+                {"error": outcome.error, "traceback": outcome.traceback, "exit_code": outcome.exit_code}
+            )
+        progress.finished(outcome, job)
+
+    first = RunDir(plans[0].run_dir)
+    with progress:
+        outcomes = run_on_backend(
+            jobs,
+            target or run_user_job,
+            pool=cfg.pool,
+            folder=first.slurm,
+            log_file=str(first.log_file),
+            on_outcome=on_outcome,
+            on_progress=progress.update,
+            decode_workers=cfg.stream.workers,  # the default torch threads leave them their cores
+        )
+    failed = {o.key: o for o in outcomes if not o.ok}
+    summaries = [summarize(plan, failed) for plan in plans]
+    for plan in plans:  # run.copy_final_to: a second copy of the final summary files
+        if plan.cfg.run.copy_final_to:
+            copy_final(plan.run_dir, plan.cfg.run.copy_final_to, experiment=plan.cfg.run.experiment)
+    return summaries
+
+
+def run_stream(
+    cfg: StreamRunConfig,
+    overrides: Sequence[str] = (),
+    *,
+    resume: str | Path | None = None,
+    target: UserTarget | None = None,
+    default_checkpoint: DefaultCheckpoint | None = None,
+) -> dict:
+    """Run (or resume) one stream run; returns its summary (also in ``summary.json``).
+
+    Args:
+        cfg: The run config (ignored when resuming: the run's own ``config.yaml`` is used).
+        overrides: The overrides it came from (name the run directory).
+        resume: A run directory to continue.
+        target: Replaces :func:`~ego_cl.runners.engine.job.run_user_job` (tests).
+        default_checkpoint: Supplies the checkpoint when ``model.checkpoint`` is unset.
+    """
+    if resume is None:
+        cfg = pin_inputs(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint))
+    run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
+    configure_logging(log_file=RunDir(run_dir).log_file)
+    inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
+    plan = plan_run(cfg, inputs, run_dir)
+    log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)
+    (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)), target=target)
+    return summary

@@ -1,0 +1,95 @@
+"""What a run reads: input resolution (the caller supplies the default checkpoint), pinning,
+the pretrain label sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+
+from ego_cl.data.usersplit import PRETRAIN_SPLIT, find_split_file, load_user_split
+from ego_cl.runners.inputs import (
+    load_inputs,
+    load_pretrain_labels,
+    pin_inputs,
+    resolve_inputs,
+)
+from ego_cl.types import InputError
+from tests.runners.tiny_run import make_tiny, tiny_config
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+def _without_checkpoint(tiny, tmp_path):
+    cfg, _ = tiny_config(tiny, tmp_path)
+    return attrs.evolve(cfg, model=attrs.evolve(cfg.model, checkpoint=None))
+
+
+def test_no_checkpoint_and_no_default_is_one_clear_error(tiny, tmp_path):
+    with pytest.raises(InputError, match=r"model\.checkpoint: not set"):
+        resolve_inputs(_without_checkpoint(tiny, tmp_path))
+
+
+def test_the_caller_supplies_the_default_checkpoint(tiny, tmp_path):
+    root, checkpoint = tiny
+    calls = []
+
+    def default(data_root: Path, split_dir: Path) -> Path:
+        calls.append((data_root, split_dir))
+        return checkpoint
+
+    inputs = resolve_inputs(_without_checkpoint(tiny, tmp_path), default_checkpoint=default)
+    assert inputs.checkpoint == str(checkpoint)
+    assert calls == [(root, root / "usersplits")]
+
+
+def test_a_configured_checkpoint_wins_over_the_default(tiny, tmp_path):
+    cfg, _ = tiny_config(tiny, tmp_path)
+    inputs = resolve_inputs(cfg, default_checkpoint=lambda *_: pytest.fail("default used"))
+    assert inputs.checkpoint == str(tiny[1])
+
+
+def test_a_default_checkpoint_that_does_not_exist_is_refused(tiny, tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        resolve_inputs(_without_checkpoint(tiny, tmp_path), default_checkpoint=lambda *_: tmp_path / "x.pt")
+
+
+def test_pinned_config_resolves_to_the_same_absolute_inputs(tiny, tmp_path, monkeypatch):
+    cfg, _ = tiny_config(tiny, tmp_path)
+    inputs = resolve_inputs(cfg)
+    pinned = pin_inputs(cfg, inputs)
+    for path in (
+        pinned.data.ego4d_root,
+        pinned.data.split_dir,
+        pinned.data.video_dir,
+        pinned.model.checkpoint,
+    ):
+        assert Path(path).is_absolute()
+    monkeypatch.chdir(tmp_path)
+    again = resolve_inputs(pinned)
+    assert Path(again.checkpoint) == Path(inputs.checkpoint).resolve()
+    assert Path(again.split_dir) == Path(inputs.split_dir).resolve()
+
+
+def test_pretrain_labels_are_those_of_the_pretrain_split_and_reach_the_run(tiny, tmp_path):
+    cfg, _ = tiny_config(tiny, tmp_path)
+    inputs = resolve_inputs(cfg)
+    labels = load_pretrain_labels(inputs.split_dir)
+    annotations = load_user_split(find_split_file(inputs.split_dir, PRETRAIN_SPLIT)).annotations()
+    assert labels.actions == {(a.verb_label, a.noun_label) for a in annotations}
+    assert labels.verbs == {a.verb_label for a in annotations}
+    loaded = load_inputs(cfg, inputs)
+    assert (loaded.pretrain_actions, loaded.seen_verbs, loaded.seen_nouns) == (
+        labels.actions,
+        labels.verbs,
+        labels.nouns,
+    )
+
+
+def test_missing_pretrain_split_names_the_directory(tmp_path):
+    with pytest.raises(InputError, match=str(tmp_path)):
+        load_pretrain_labels(tmp_path)
