@@ -147,7 +147,7 @@ def synthetic_root(home: Path, **fields: Any) -> tuple[Path, Path]:
     fields.
     """
     from ego_cl.data.config import SyntheticConfig
-    from ego_cl.runners.synth import ensure_default_dataset
+    from ego_cl.runners.datasets import ensure_default_dataset
 
     return ensure_default_dataset(home, SyntheticConfig(**fields))
 
@@ -158,7 +158,7 @@ def random_checkpoint(root: Path, path: Path, kind: str, seed: int = 0) -> Path:
 
     from ego_cl.learners.networks.builders import build_network
     from ego_cl.learners.networks.checkpoint import network_checkpoint
-    from ego_cl.runners.checkpoints import write_checkpoint
+    from ego_cl.runners.checkpoint_io import write_checkpoint
 
     if path.is_file():
         return path

@@ -29,7 +29,7 @@ import torch
 from benchmarks.common import cpu_count
 from ego_cl.learners.adaptation.losses import action_losses
 from ego_cl.learners.networks.builders import NETWORK_INPUTS, NETWORK_KINDS, build_network
-from ego_cl.runners.pool import slot_threads
+from ego_cl.runners.engine.pool import slot_threads
 from ego_cl.streams.config import StreamConfig
 from ego_cl.types import Target
 
