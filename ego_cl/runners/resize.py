@@ -10,55 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
 
-from ego_cl.data.cache import cache_dir_for, resize_video
 from ego_cl.runners.cli import guarded_main
-from ego_cl.runners.files import atomic_write_bytes
+from ego_cl.runners.datasets import build_cache
 from ego_cl.runners.logs import configure_logging
 from ego_cl.types import InputError
 
-__all__ = ["build_cache", "main"]
+__all__ = ["main"]
 
 log = structlog.get_logger(__name__)
-
-
-def build_cache(
-    video_dir: str | Path,
-    out_dir: str | Path | None = None,
-    *,
-    short_side: int = 320,
-    crf: int = 28,
-    gop: int | None = None,
-) -> tuple[int, int]:
-    """Resize every video of ``video_dir`` that has no up-to-date copy in ``out_dir``.
-
-    Returns:
-        ``(written, skipped)`` counts.
-
-    Raises:
-        InputError: ``video_dir`` is not a directory, or a video cannot be decoded.
-    """
-    src_dir = Path(video_dir)
-    if not src_dir.is_dir():
-        raise InputError(f"{src_dir}: no such video directory")
-    out = Path(out_dir) if out_dir is not None else cache_dir_for(src_dir, short_side)
-    written = skipped = 0
-    for src in sorted(src_dir.glob("*.mp4")):
-        dst = out / src.name
-        if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
-            skipped += 1
-            continue
-        started = time.perf_counter()
-        atomic_write_bytes(dst, resize_video(src, short_side=short_side, crf=crf, gop=gop))
-        written += 1
-        log.info("clip_resized", clip=src.name, seconds=round(time.perf_counter() - started, 2))
-    log.info("cache_built", out_dir=str(out), written=written, skipped=skipped)
-    return written, skipped
 
 
 def _parser() -> argparse.ArgumentParser:

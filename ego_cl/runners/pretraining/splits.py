@@ -16,7 +16,7 @@ import structlog
 
 from ego_cl.data.config import DataConfig
 from ego_cl.data.source import Ego4dSource
-from ego_cl.data.taxonomy import find_taxonomy, infer_taxonomy
+from ego_cl.data.taxonomy import find_taxonomy
 from ego_cl.data.usersplit import PRETRAIN_SPLIT, TRAIN_SPLIT, find_split_file
 from ego_cl.protocols import StreamSource
 from ego_cl.runners.inputs import data_paths
@@ -78,7 +78,7 @@ def resolve_data(
     ]
     train = [a for u in sources[0].users() for a in sources[0].annotations(u)]
     val = [a for u in sources[1].users() for a in sources[1].annotations(u)]
-    taxonomy = taxonomy or infer_taxonomy([*train, *val])
+    taxonomy = find_taxonomy(root, infer_from=[*train, *val])  # the file, else inferred from both splits
     digest = hashlib.sha256(train_file.read_bytes() + val_file.read_bytes()).hexdigest()[:12]
     return PretrainData(
         source=_TwoSplits(sources[0], sources[1]),
