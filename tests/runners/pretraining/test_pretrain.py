@@ -13,7 +13,7 @@ from ego_cl.learners.networks.checkpoint import network_from_checkpoint
 from ego_cl.runners.checkpoint_io import read_checkpoint
 from ego_cl.runners.config import load_config
 from ego_cl.runners.pretrain import main
-from ego_cl.runners.pretraining import cache as pretrain_inputs
+from ego_cl.runners.pretraining import cache as pretrain_cache
 from ego_cl.runners.pretraining import run as pretrain_module
 from ego_cl.runners.pretraining.config import PretrainConfig
 from ego_cl.runners.pretraining.data import EpochBatches, PretrainClips
@@ -224,14 +224,14 @@ def test_ensure_pretrained_trains_once_per_config_and_dataset(tmp_path, data, mo
         calls.append(run_dir)
         return real(cfg, d, run_dir)
 
-    monkeypatch.setattr(pretrain_inputs, "resolve_data", lambda *a, **k: data)
-    monkeypatch.setattr(pretrain_inputs, "pretrain", counting)
+    monkeypatch.setattr(pretrain_cache, "resolve_data", lambda *a, **k: data)
+    monkeypatch.setattr(pretrain_cache, "pretrain", counting)
     cfg = _cfg(tmp_path, "optim.epochs=1", "run.max_train=4", "run.max_val=2")
-    first = pretrain_inputs.ensure_pretrained(cfg, out_dir=tmp_path / "cache")
-    again = pretrain_inputs.ensure_pretrained(
+    first = pretrain_cache.ensure_pretrained(cfg, out_dir=tmp_path / "cache")
+    again = pretrain_cache.ensure_pretrained(
         attrs.evolve(cfg, run=attrs.evolve(cfg.run, workers=3)), out_dir=tmp_path / "cache"
     )
-    other = pretrain_inputs.ensure_pretrained(
+    other = pretrain_cache.ensure_pretrained(
         _cfg(tmp_path, "optim.epochs=1", "run.max_train=4", "run.max_val=2", "optim.lr=0.2"),
         out_dir=tmp_path / "cache",
     )
