@@ -118,7 +118,8 @@ class ActionAnnotation:
         clip_uid: The 5-minute clip the action lies in (video file ``<clip_uid>.mp4``).
         video_uid: The parent video (join key with ``ego4d.json``).
         user_id: Participant id as string; ``None`` for videos without one (the "NaN user").
-        origin_video_id: Recording id; first key of the stream order. ``""`` when unknown.
+        origin_video_id: Recording id; first key of the stream order. ``""`` when unknown
+            (such annotations sort after all others, as the original's NaN ids do).
         clip_parent_start_s: Start of the clip inside its parent video, seconds (second key).
         clip_parent_end_s: End of the clip inside its parent video, seconds.
         action_idx: Order of the action inside its clip (third key).
@@ -128,6 +129,11 @@ class ActionAnnotation:
         verb: Verb name.
         noun: Noun name.
         scenarios: Scenario names of the parent video.
+        span_sec: The window as the file wrote it (``action_clip_start_sec``,
+            ``action_clip_end_sec`` as floats), for ``stream.upstream_float_boundaries``; ``None``
+            for annotations made in code (``float(span.start_s)`` etc. are used then). ``span``
+            itself may differ from it: it comes from the frame fields where those are consistent
+            (see ``ego_cl.data.records``).
     """
 
     clip_uid: str
@@ -143,11 +149,18 @@ class ActionAnnotation:
     verb: str = ""
     noun: str = ""
     scenarios: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    span_sec: tuple[float, float] | None = None
 
     @property
     def action(self) -> Action:
         """The ``(verb_label, noun_label)`` pair."""
         return (self.verb_label, self.noun_label)
+
+    def float_span(self) -> tuple[float, float]:
+        """The window in float seconds: ``span_sec``, or ``span`` rounded to floats."""
+        if self.span_sec is not None:
+            return self.span_sec
+        return (float(self.span.start_s), float(self.span.end_s))
 
 
 @attrs.frozen(kw_only=True)

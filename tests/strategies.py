@@ -55,8 +55,13 @@ def segment_lists(draw, *, max_size: int = 12, n_clips: int = 3, max_tick: int =
 
 
 @st.composite
-def annotation_lists(draw, *, max_size: int = 12, user_id: str = "u1") -> list[ActionAnnotation]:
-    """Annotations of one user over a few recordings and clips, in random (file) order."""
+def annotation_lists(
+    draw, *, max_size: int = 12, user_id: str = "u1", missing_origin: bool = False
+) -> list[ActionAnnotation]:
+    """Annotations of one user over a few recordings and clips, in random (file) order.
+
+    With ``missing_origin`` some recordings have no id (``origin_video_id == ""``).
+    """
     n = draw(st.integers(0, max_size))
     out = []
     for _ in range(n):
@@ -70,7 +75,7 @@ def annotation_lists(draw, *, max_size: int = 12, user_id: str = "u1") -> list[A
                 clip_uid=f"v{video}c{clip}",
                 video_uid=f"v{video}",
                 user_id=user_id,
-                origin_video_id=f"rec{video}",
+                origin_video_id="" if missing_origin and video == 2 else f"rec{video}",
                 clip_parent_start_s=300 * clip,
                 clip_parent_end_s=300 * (clip + 1),
                 action_idx=draw(st.integers(0, 20)),

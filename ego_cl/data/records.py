@@ -12,6 +12,11 @@ Validation rules, each reported with file, record and field:
 - ``action_clip_end_sec <= action_clip_start_sec``;
 - a label outside the taxonomy (when one is given);
 - a duplicate ``(clip_uid, action_idx)`` within the file.
+
+Action windows come from the frame fields where those are consistent with the seconds, else
+from the float seconds (the rule and its fallback: :mod:`ego_cl.data.frames`); the floats as
+written are kept on the annotation (``span_sec``) for ``stream.upstream_float_boundaries``.
+Records whose frame fields were given but not usable are counted in one warning per file.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import structlog
 
+from ego_cl.data.frames import action_span, float_seconds
 from ego_cl.data.problems import Problems, is_nan, read_json, record_label
 from ego_cl.data.taxonomy import Taxonomy
-from ego_cl.types import ActionAnnotation, Span, UserId
+from ego_cl.types import ActionAnnotation, UserId
 
 __all__ = ["LtaRecords", "VideoMeta", "load_lta_file", "load_metadata", "parse_entries", "user_id_of"]
+
+log = structlog.get_logger(__name__)
 
 _STRINGS = ("clip_uid", "video_uid")
 _INTEGERS = ("action_idx", "verb_label", "noun_label")
@@ -199,9 +208,10 @@ def parse_entries(
     """
     out: list[ActionAnnotation] = []
     seen: dict[tuple[str, int], int] = {}
+    notes: list[str] = []
     for index, entry in enumerate(entries):
         where = record_label(key, index, entry)
-        annotation = _parse_entry(entry, where, problems, taxonomy, metadata)
+        annotation = _parse_entry(entry, where, problems, taxonomy, metadata, notes)
         if annotation is None:
             continue
         ident = (annotation.clip_uid, annotation.action_idx)
@@ -210,6 +220,14 @@ def parse_entries(
             continue
         seen[ident] = index
         out.append(annotation)
+    if notes:
+        log.warning(
+            "frame_fields_not_used",
+            file=problems.file,
+            n_records=len(notes),
+            first=notes[:3],
+            rule="these windows come from the float seconds (ego_cl.data.frames)",
+        )
     return out
 
 
@@ -219,6 +237,7 @@ def _parse_entry(
     problems: Problems,
     taxonomy: Taxonomy | None,
     metadata: Mapping[str, VideoMeta] | None,
+    notes: list[str],
 ) -> ActionAnnotation | None:
     if not isinstance(entry, dict):
         problems.add(where, None, f"expected an object, got {type(entry).__name__}")
@@ -240,6 +259,9 @@ def _parse_entry(
     user, origin, scenarios = _owner(entry, where, problems, metadata)
     if len(problems.lines) > n_before:
         return None
+    span, note = action_span(entry, values["action_clip_start_sec"], values["action_clip_end_sec"])
+    if note is not None:
+        notes.append(f"{where}: {note}")
     return ActionAnnotation(
         clip_uid=values["clip_uid"],
         video_uid=values["video_uid"],
@@ -248,7 +270,8 @@ def _parse_entry(
         clip_parent_start_s=values["clip_parent_start_sec"],
         clip_parent_end_s=values["clip_parent_end_sec"],
         action_idx=int(values["action_idx"]),
-        span=Span(values["action_clip_start_sec"], values["action_clip_end_sec"]),
+        span=span,
+        span_sec=(float(entry["action_clip_start_sec"]), float(entry["action_clip_end_sec"])),
         verb_label=int(values["verb_label"]),
         noun_label=int(values["noun_label"]),
         verb=entry.get("verb", ""),
@@ -330,4 +353,4 @@ def _time(entry: dict[str, Any], field: str, where: str, problems: Problems) -> 
     if value < 0:
         problems.add(where, field, f"negative time {value!r}")
         return None
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    return float_seconds(value)

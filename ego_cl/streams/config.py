@@ -17,13 +17,19 @@ class StreamConfig:
     """How a user's annotations become an ordered stream of clips and batches.
 
     Attributes:
-        overlap: Overlap policy: ``ignore``, ``first_action`` (FIFO, the original) or
-            ``multi_action``.
+        overlap: Overlap policy: ``ignore``, ``first_action`` (FIFO, the original's rule: one
+            last end, reset when the clip uid changes), ``first_action_per_clip`` (FIFO with a
+            last end per clip uid) or ``multi_action``.
         clip_s: Clip length in seconds (default 32 frames x rate 2 / 30 fps = 32/15 s).
         stride_s: Step between clip starts; ``None`` = ``clip_s`` (no overlap).
         short_window: What a window shorter than one clip gives: ``extend`` (one clip running
             past the window, the original), ``pad`` (one clip, frames past the window repeat the
             window's last frame) or ``drop``.
+        upstream_float_boundaries: Cut clips as the original does, in float arithmetic: windows
+            from the float seconds of the file (not the frame fields), FIFO remainders as float
+            differences, pytorchvideo 0.1.5's ``UniformClipSampler`` accumulation (clip ends
+            drift by rounding; a window of exactly k clips may give k - 1). Needs
+            ``stride_s <= clip_s``. Off: exact times (``ego_cl.data.frames``, ``sampling``).
         n_frames: Frames per clip fed to the network (uniform temporal subsample).
         side_px: Short-side resize in pixels before the centre crop.
         crop_px: Centre-crop size in pixels.
@@ -40,10 +46,11 @@ class StreamConfig:
         decode_cache_mb: Memory for the decode-once clip cache (replay, look-ahead, hindsight).
     """
 
-    overlap: Literal["ignore", "first_action", "multi_action"] = "first_action"
+    overlap: Literal["ignore", "first_action", "first_action_per_clip", "multi_action"] = "first_action"
     clip_s: Fraction = Fraction(32, 15)
     stride_s: Fraction | None = None
     short_window: Literal["extend", "pad", "drop"] = "extend"
+    upstream_float_boundaries: bool = False
     n_frames: int = attrs.field(default=8, validator=_positive)
     side_px: int = attrs.field(default=64, validator=_positive)
     crop_px: int = attrs.field(default=64, validator=_positive)
@@ -62,3 +69,7 @@ class StreamConfig:
             raise ValueError(f"clip_s must be > 0, got {self.clip_s}")
         if self.stride_s is not None and self.stride_s <= 0:
             raise ValueError(f"stride_s must be > 0, got {self.stride_s}")
+        if self.upstream_float_boundaries and self.stride_s is not None and self.stride_s > self.clip_s:
+            raise ValueError(
+                f"upstream_float_boundaries needs stride_s <= clip_s (pytorchvideo), got {self.stride_s}"
+            )

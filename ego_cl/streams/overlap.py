@@ -5,11 +5,18 @@ single-label :class:`Segment`\\ s (:func:`segments_from_annotations`). An overla
 segments to segments:
 
 - ``ignore``: every window as annotated; time may go back where windows overlap.
-- ``first_action`` (FIFO, the original default): per clip uid the earlier segment is kept whole;
-  a later overlapping one keeps only the time after the previous end, and is dropped when that
-  remainder is shorter than ``min_remainder_s`` (one clip).
+- ``first_action`` (FIFO, the original's only policy, exactly its rule): one "last end" ``t_last``,
+  reset to 0 whenever the clip uid changes in the ordered list; a segment starting before
+  ``t_last`` keeps only the time after it, and is dropped when that remainder is shorter than
+  ``min_remainder_s`` (one clip).
+- ``first_action_per_clip``: the same, but ``t_last`` is kept per clip uid, so it also holds when
+  two clips of one recording interleave (same ``clip_parent_start_sec``, actions ordered by
+  ``action_idx``); ``first_action`` resets there and lets such actions overlap.
 - ``multi_action``: overlapping windows are cut into elementary segments at every start and end;
   a piece covered by several segments carries all their labels (earliest first).
+
+With ``float_arithmetic`` the FIFO remainder is computed as the original computes it, a float
+difference of the two (float-valued) times (``stream.upstream_float_boundaries``).
 
 Policies take and return segments, so they compose and are idempotent. Each returns an
 :class:`OverlapResult` with the output and the kept / trimmed / dropped / split counts.
@@ -33,13 +40,14 @@ __all__ = [
     "Segment",
     "apply_overlap_policy",
     "first_action",
+    "first_action_per_clip",
     "ignore_overlaps",
     "multi_action",
     "order_annotations",
     "segments_from_annotations",
 ]
 
-OverlapPolicy = Literal["ignore", "first_action", "multi_action"]
+OverlapPolicy = Literal["ignore", "first_action", "first_action_per_clip", "multi_action"]
 
 
 @attrs.frozen(kw_only=True)
@@ -92,12 +100,17 @@ class OverlapResult:
     counts: OverlapCounts
 
 
-def _order_key(annotation: ActionAnnotation) -> tuple[str, Fraction, int]:
-    return (annotation.origin_video_id, annotation.clip_parent_start_s, annotation.action_idx)
+def _order_key(annotation: ActionAnnotation) -> tuple[bool, str, Fraction, int]:
+    origin = annotation.origin_video_id
+    return (origin == "", origin, annotation.clip_parent_start_s, annotation.action_idx)
 
 
 def order_annotations(annotations: Sequence[ActionAnnotation]) -> tuple[ActionAnnotation, ...]:
     """Recorded order: stable sort by ``origin_video_id``, ``clip_parent_start_s``, ``action_idx``.
+
+    As in the original's pandas sort, a missing recording id (``""``) sorts after every other
+    one, and the annotations without one are ordered by the other two keys among themselves.
+    Sorting the exact parent starts gives the same order as sorting the floats of the file.
 
     Example:
         >>> def ann(video, clip_start, idx):
@@ -105,19 +118,32 @@ def order_annotations(annotations: Sequence[ActionAnnotation]) -> tuple[ActionAn
         ...         origin_video_id=video, clip_parent_start_s=clip_start, clip_parent_end_s=999,
         ...         action_idx=idx, span=Span(0, 1), verb_label=idx, noun_label=0)
         >>> [(a.origin_video_id, a.action_idx) for a in order_annotations(
-        ...     [ann("b", 0, 0), ann("a", 300, 0), ann("a", 0, 2), ann("a", 0, 1)])]
-        [('a', 1), ('a', 2), ('a', 0), ('b', 0)]
+        ...     [ann("", 0, 0), ann("b", 0, 0), ann("a", 300, 0), ann("a", 0, 2), ann("a", 0, 1)])]
+        [('a', 1), ('a', 2), ('a', 0), ('b', 0), ('', 0)]
     """
     return tuple(sorted(annotations, key=_order_key))
 
 
-def segments_from_annotations(ordered: Sequence[ActionAnnotation]) -> tuple[Segment, ...]:
-    """One single-label segment per annotation; ``annotation_index`` is the list position."""
+def _float_span(annotation: ActionAnnotation) -> Span:
+    start, end = annotation.float_span()
+    return Span(Fraction(start), Fraction(end))
+
+
+def segments_from_annotations(
+    ordered: Sequence[ActionAnnotation], *, float_times: bool = False
+) -> tuple[Segment, ...]:
+    """One single-label segment per annotation; ``annotation_index`` is the list position.
+
+    Args:
+        ordered: Annotations in stream order.
+        float_times: Use the float seconds of the file (``ActionAnnotation.float_span``, as exact
+            Fractions of the float values) instead of ``span``: the original's times.
+    """
     return tuple(
         Segment(
             clip_uid=a.clip_uid,
             video_uid=a.video_uid,
-            span=a.span,
+            span=_float_span(a) if float_times else a.span,
             actions=(a.action,),
             annotation_index=i,
         )
@@ -130,35 +156,75 @@ def ignore_overlaps(segments: Sequence[Segment]) -> OverlapResult:
     return OverlapResult(segments=tuple(segments), counts=OverlapCounts(kept=len(segments)))
 
 
-def first_action(segments: Sequence[Segment], *, min_remainder_s: Fraction) -> OverlapResult:
-    """The ``first_action`` (FIFO) policy.
+def first_action(
+    segments: Sequence[Segment], *, min_remainder_s: Fraction, float_arithmetic: bool = False
+) -> OverlapResult:
+    """The ``first_action`` (FIFO) policy, the original's rule.
 
-    Walks the segments in order keeping, per clip uid, ``t_last`` = the end of the last accepted
-    segment (0 before the first). A segment ``[s, e)`` with ``s >= t_last`` is kept whole; else it
-    is dropped when ``e - t_last < min_remainder_s`` (this includes ``e <= t_last``), otherwise
-    trimmed to ``[t_last, e)``. Outputs of one clip are therefore disjoint and sorted.
+    Walks the segments in order keeping one ``t_last`` = the end of the last accepted segment,
+    reset to 0 whenever the clip uid differs from the previous segment's. A segment ``[s, e)``
+    with ``s >= t_last`` is kept whole; else it is dropped when ``e - t_last < min_remainder_s``
+    (this includes ``e <= t_last``), otherwise trimmed to ``[t_last, e)``. Outputs of one run of
+    consecutive segments of a clip are therefore disjoint and sorted.
 
     Args:
         segments: Input segments in stream order.
         min_remainder_s: Shortest remainder a trimmed segment may keep (one clip length).
+        float_arithmetic: Compute ``e - t_last`` as a float difference (the times must be
+            float values, see :func:`segments_from_annotations`), as the original does.
 
     Example:
-        >>> segs = [Segment(clip_uid="c", video_uid="v", span=Span(a, b), actions=[(k, 0)],
-        ...                 annotation_index=k) for k, (a, b) in enumerate([(0, 4), (3, 9), (5, 6)])]
+        >>> segs = [Segment(clip_uid=c, video_uid="v", span=Span(a, b), actions=[(k, 0)],
+        ...                 annotation_index=k)
+        ...         for k, (c, a, b) in enumerate([("c", 0, 4), ("c", 3, 9), ("c", 5, 6), ("d", 0, 1)])]
         >>> out = first_action(segs, min_remainder_s=Fraction(2))
-        >>> [(s.span.start_s, s.span.end_s) for s in out.segments], out.counts.trimmed, out.counts.dropped
-        ([(Fraction(0, 1), Fraction(4, 1)), (Fraction(4, 1), Fraction(9, 1))], 1, 1)
+        >>> [(str(s.span.start_s), str(s.span.end_s)) for s in out.segments]
+        [('0', '4'), ('4', '9'), ('0', '1')]
+        >>> out.counts.trimmed, out.counts.dropped
+        (1, 1)
     """
+    return _fifo(segments, min_remainder_s, per_clip=False, float_arithmetic=float_arithmetic)
+
+
+def first_action_per_clip(
+    segments: Sequence[Segment], *, min_remainder_s: Fraction, float_arithmetic: bool = False
+) -> OverlapResult:
+    """:func:`first_action` with one ``t_last`` per clip uid (never reset).
+
+    Differs from :func:`first_action` only where clips interleave in the ordered list: a clip's
+    later segments are then still trimmed against its own earlier ones, so all outputs of one
+    clip are disjoint and sorted.
+
+    Example:
+        >>> segs = [Segment(clip_uid=c, video_uid="v", span=Span(a, b), actions=[(k, 0)],
+        ...                 annotation_index=k)
+        ...         for k, (c, a, b) in enumerate([("c", 0, 4), ("d", 0, 1), ("c", 1, 9)])]
+        >>> [str(s.span.start_s) for s in first_action_per_clip(segs, min_remainder_s=Fraction(2)).segments]
+        ['0', '0', '4']
+        >>> [str(s.span.start_s) for s in first_action(segs, min_remainder_s=Fraction(2)).segments]
+        ['0', '0', '1']
+    """
+    return _fifo(segments, min_remainder_s, per_clip=True, float_arithmetic=float_arithmetic)
+
+
+def _fifo(
+    segments: Sequence[Segment], min_remainder_s: Fraction, *, per_clip: bool, float_arithmetic: bool
+) -> OverlapResult:
     t_last: dict[str, Fraction] = {}
+    previous_clip: str | None = None
     kept: list[Segment] = []
     n_kept = n_trimmed = n_dropped = 0
     for seg in segments:
+        if not per_clip and seg.clip_uid != previous_clip:
+            t_last.clear()
+        previous_clip = seg.clip_uid
         last = t_last.get(seg.clip_uid, Fraction(0))
         start, end = seg.span.start_s, seg.span.end_s
+        remainder = Fraction(float(end) - float(last)) if float_arithmetic else end - last
         if start >= last:
             kept.append(seg)
             n_kept += 1
-        elif end - last < min_remainder_s or end <= last:
+        elif end <= last or remainder < min_remainder_s:
             n_dropped += 1
             continue
         else:
@@ -225,17 +291,28 @@ def multi_action(segments: Sequence[Segment]) -> OverlapResult:
 
 
 def apply_overlap_policy(
-    segments: Sequence[Segment], policy: OverlapPolicy, *, min_remainder_s: Fraction
+    segments: Sequence[Segment],
+    policy: OverlapPolicy,
+    *,
+    min_remainder_s: Fraction,
+    float_arithmetic: bool = False,
 ) -> OverlapResult:
-    """Run the named policy (``min_remainder_s`` is used by ``first_action`` only).
+    """Run the named policy (``min_remainder_s`` and ``float_arithmetic``: the FIFO ones only).
 
     Raises:
         ValueError: Unknown policy name.
     """
     if policy == "ignore":
         return ignore_overlaps(segments)
-    if policy == "first_action":
-        return first_action(segments, min_remainder_s=min_remainder_s)
+    if policy in ("first_action", "first_action_per_clip"):
+        return _fifo(
+            segments,
+            min_remainder_s,
+            per_clip=policy == "first_action_per_clip",
+            float_arithmetic=float_arithmetic,
+        )
     if policy == "multi_action":
         return multi_action(segments)
-    raise ValueError(f"unknown overlap policy {policy!r} (ignore, first_action, multi_action)")
+    raise ValueError(
+        f"unknown overlap policy {policy!r} (ignore, first_action, first_action_per_clip, multi_action)"
+    )

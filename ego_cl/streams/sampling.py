@@ -1,5 +1,9 @@
 """Clip samplers: cut one window into clip spans (stateless, exact Fraction time).
 
+Exact means: a window of exactly ``k`` clip lengths (e.g. ``64 k`` frames from the frame fields,
+``ego_cl.data.frames``) gives exactly ``k`` clips. The original's float arithmetic, where such a
+window often gives ``k - 1``, is :mod:`ego_cl.streams.upstream_sampling`.
+
 :class:`UniformClipSampler` is the online-stream sampler (DESIGN §5, spec §3.3), computed in
 window-relative time: for a window ``[S, E)`` of length ``L >= D`` (``D = clip_s``, stride ``s``)
 it yields ``[S + k*s, S + k*s + D)`` for ``k = 0 .. floor((L - D) / s)`` (with ``s = D``:

@@ -3,6 +3,11 @@
 Pipeline (:func:`build_user_stream`): recorded order → overlap policy → clip sampler →
 pretrain-unseen filter (default on) → ``max_samples`` cut → transition indices → optional seeded
 IID shuffle. The global sample index is the position in the final list.
+
+Times are exact (frame-derived where the records allow, see ``ego_cl.data.frames``); with
+``upstream_float_boundaries`` the windows are the file's floats and the FIFO remainder a float
+difference, as in the original (pair it with ``UpstreamUniformClipSampler``;
+``ego_cl.streams.from_config.stream_from_config`` does both).
 """
 
 from __future__ import annotations
@@ -237,13 +242,14 @@ def build_user_stream(
     filter_unseen: bool = True,
     shuffle_seed: int | None = None,
     max_samples: int | None = None,
+    upstream_float_boundaries: bool = False,
 ) -> UserStream:
     """Turn one user's annotations (any order) into their stream of clip samples.
 
     Args:
         annotations: The user's annotations, e.g. ``source.annotations(user_id)``.
         user_id: Whose stream (stored on every sample).
-        policy: ``ignore``, ``first_action`` or ``multi_action``.
+        policy: ``ignore``, ``first_action``, ``first_action_per_clip`` or ``multi_action``.
         sampler: Cuts each window into clip spans (e.g. :class:`UniformClipSampler`).
         clip_s: Clip length; ``first_action`` drops trimmed remainders shorter than this.
         pretrain_actions: The ``(verb, noun)`` pairs seen in pretraining.
@@ -251,6 +257,9 @@ def build_user_stream(
             of a multi-label sample that stays are removed from its label set).
         shuffle_seed: If set, one seeded shuffle of the final list (the IID control).
         max_samples: Keep only the first N samples (before the shuffle).
+        upstream_float_boundaries: Windows from the float seconds of the file and the FIFO
+            remainder as a float difference, as in the original (``sampler`` should then be an
+            ``UpstreamUniformClipSampler``).
 
     Raises:
         ValueError: ``filter_unseen`` without ``pretrain_actions``, or ``max_samples < 0``.
@@ -259,8 +268,9 @@ def build_user_stream(
         raise ValueError("filter_unseen needs pretrain_actions (or pass filter_unseen=False)")
     if max_samples is not None and max_samples < 0:
         raise ValueError(f"max_samples must be >= 0, got {max_samples}")
-    segments = segments_from_annotations(order_annotations(annotations))
-    overlap = apply_overlap_policy(segments, policy, min_remainder_s=clip_s)
+    floats = upstream_float_boundaries
+    segments = segments_from_annotations(order_annotations(annotations), float_times=floats)
+    overlap = apply_overlap_policy(segments, policy, min_remainder_s=clip_s, float_arithmetic=floats)
     samples = _sample_windows(user_id, overlap.segments, sampler)
     n_sampled = len(samples)
     n_unseen = n_unseen_labels = 0

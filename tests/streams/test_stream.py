@@ -111,7 +111,7 @@ def test_histograms_and_counts_by_hand():
             video_uid="v1",
             user_id="u1",
             origin_video_id="r1",
-            clip_parent_start_s=0,
+            clip_parent_start_s=0 if clip == "c1" else 300,  # c2 follows c1 (no interleaving)
             clip_parent_end_s=300,
             action_idx=idx,
             span=Span(Fraction(start), Fraction(end)),
