@@ -26,6 +26,7 @@ README = Path(__file__).parent / "README.md"
 # name -> extra arguments of the full run (kept inside the 15-minute budget on 2 cores)
 BENCHMARKS: dict[str, list[str]] = {
     "decode": [],
+    "decode_bound": [],  # 300 clips of 720p, long and short GOP; not yet timed in a full run
     "loader": ["--repeats", "1", "--max-samples", "40"],
     "compute": [],
     "end_to_end": [],  # 2 interleaved repeats: ~1.5 min on a quiet 2-core box
@@ -38,6 +39,8 @@ BENCHMARKS: dict[str, list[str]] = {
 DESCRIPTIONS = {
     "decode": "random-access clip decoding, our PyAV reader vs pytorchvideo `EncodedVideo`, on the source "
     "and the resized cache",
+    "decode_bound": "stream loader vs the decode-once bound (every frame of the needed videos decoded "
+    "once, used frames converted), 720p long and short GOP; old vs new reader",
     "loader": "stream loader clips/s, ours vs upstream-style pytorchvideo `LabeledVideoDataset`",
     "compute": "forward+backward samples/s of every network (the compute-only bound per step)",
     "end_to_end": "stream runner (pool, loader, predict/log/metrics/learn, Parquet, checkpoints) vs the "

@@ -14,10 +14,21 @@ reader drops its open containers). For each clip: seek to the keyframe at or bef
 (backing off if the demuxer lands after it), decode forward, stop one frame after ``t_{n-1}``,
 and convert only the selected frames to RGB, resizing inside swscale to the requested short side.
 Missing, truncated or corrupt files raise :class:`VideoDecodeError` naming the file and span.
+
+**Decode once.** The decoder of an open file is kept where the last read stopped, with the last
+two frames it decoded (the one on screen at ``t_{n-1}`` and the one after). When the next span
+of that file starts at or after the held frame on screen and at most ``forward_s`` past the
+decoder's position, the read continues decoding forward instead of seeking, so a stream of
+increasing spans decodes every frame once. Any other span seeks as above. The frames chosen are
+the same either way: the rule above is applied to the same decoded frames (closed-GOP files, as
+ffmpeg/x264 write them). A file whose timestamps ever fail to increase is read by seeking only
+(a continued read that meets one is redone from a seek), because the skip-repeated-timestamp rule
+counts from the seek point.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
@@ -39,6 +50,22 @@ __all__ = [
 
 ThreadType = Literal["AUTO", "FRAME", "SLICE", "NONE"]
 _SEEK_BACKOFF_S = (Fraction(1), Fraction(4), Fraction(16))
+Timed = tuple[Any, Fraction]
+"""A decoded frame and its time."""
+
+
+class _NotIncreasingError(Exception):
+    """A continued read met a non-increasing timestamp (the read is redone from a seek)."""
+
+
+class _Cursor:
+    """Where the open decoder of one file stands: held frames (decoded, not passed), then ``rest``."""
+
+    __slots__ = ("held", "rest")
+
+    def __init__(self, held: list[Timed], rest: Iterator[Timed]):
+        self.held = held
+        self.rest = rest
 
 
 class VideoDecodeError(InputError):
@@ -116,6 +143,9 @@ class ClipReader:
         thread_count: Decoder threads; ``0`` = libavcodec's choice. Use 1 in DataLoader workers.
         max_open: Open containers kept per reader (LRU).
         interpolation: swscale interpolation used while resizing (``BILINEAR``, ``AREA``, ...).
+        forward_s: Decode forward instead of seeking when the next span of an open file starts at
+            most this many seconds past the decoder's position (about a GOP: beyond it a seek
+            decodes less). ``None`` seeks for every span (the reader before decode-once).
     """
 
     def __init__(
@@ -126,23 +156,31 @@ class ClipReader:
         thread_count: int = 0,
         max_open: int = 2,
         interpolation: str = "BILINEAR",
+        forward_s: float | Fraction | None = 4,
     ):
         if short_side is not None and short_side < 1:
             raise ValueError(f"short_side must be >= 1, got {short_side}")
+        if forward_s is not None and forward_s < 0:
+            raise ValueError(f"forward_s must be >= 0 or None, got {forward_s}")
         self.short_side = short_side
         self.thread_type = thread_type
         self.thread_count = thread_count
         self.max_open = max(1, max_open)
         self.interpolation = interpolation
+        self.forward_s = None if forward_s is None else Fraction(forward_s)
         self._open: OrderedDict[str, Any] = OrderedDict()
+        self._cursors: dict[str, _Cursor] = {}
+        self._seek_only: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_open"] = OrderedDict()
+        state["_cursors"] = {}
         return state
 
     def close(self) -> None:
         """Close every open container."""
+        self._cursors.clear()
         while self._open:
             _, container = self._open.popitem()
             container.close()
@@ -158,11 +196,24 @@ class ClipReader:
         """
         targets = sample_times(span, n_frames)
         container = self._container(path, span)
+        key = str(path)
+        cursor = self._cursors.pop(key, None)
         try:
-            return self._read(container, path, span, targets)
+            if cursor is not None and self._continues(cursor, targets[0]):
+                try:
+                    return self._read(container, path, span, targets, cursor)
+                except _NotIncreasingError:
+                    self._seek_only.add(key)
+            return self._read(container, path, span, targets, None)
         except av().error.FFmpegError as exc:
             self._forget(path)
             raise VideoDecodeError(path, span, f"decoding failed ({exc})") from None
+
+    def _continues(self, cursor: _Cursor, first: Fraction) -> bool:
+        """Whether a read whose first sample is at ``first`` continues from ``cursor``."""
+        if self.forward_s is None:
+            return False
+        return cursor.held[0][1] <= first <= cursor.held[-1][1] + self.forward_s
 
     def _container(self, path: str | Path, span: Span) -> Any:
         key = str(path)
@@ -183,34 +234,52 @@ class ClipReader:
         stream.codec_context.thread_count = self.thread_count
         self._open[key] = container
         while len(self._open) > self.max_open:
-            _, old = self._open.popitem(last=False)
+            old_key, old = self._open.popitem(last=False)
+            self._cursors.pop(old_key, None)
             old.close()
         return container
 
     def _forget(self, path: str | Path) -> None:
+        self._cursors.pop(str(path), None)
         container = self._open.pop(str(path), None)
         if container is not None:
             container.close()
 
-    def _read(self, container: Any, path: str | Path, span: Span, targets: list[Fraction]) -> np.ndarray:
+    def _read(
+        self, container: Any, path: str | Path, span: Span, targets: list[Fraction], cursor: _Cursor | None
+    ) -> np.ndarray:
+        """Select the frames of ``targets`` from a fresh seek (``cursor=None``) or from ``cursor``;
+        leaves a cursor at the position reached (unless the file is read by seeking only)."""
         stream = container.streams.video[0]
+        if cursor is None:
+            rest = self._frames_from(container, stream, path, span, targets[0])
+            frames: Iterator[Timed] = rest
+        else:
+            rest = cursor.rest
+            frames = itertools.chain(cursor.held, rest)
         chosen: list[Any] = [None] * len(targets)
         next_target = 0
-        previous = None
-        previous_time = None
-        for frame, time in self._frames_from(container, stream, path, span, targets[0]):
+        previous = previous_time = after = None
+        for frame, time in frames:
             if previous_time is not None and time <= previous_time:
+                if cursor is not None:
+                    raise _NotIncreasingError
+                self._seek_only.add(str(path))
                 continue  # non-increasing timestamps: keep the first frame shown at that instant
             while next_target < len(targets) and targets[next_target] < time:
                 chosen[next_target] = previous if previous is not None else frame
                 next_target += 1
             if next_target == len(targets):
+                after = (frame, time)
                 break
             previous, previous_time = frame, time
         else:
             self._check_end(stream, path, span, targets, previous_time)
             for i in range(next_target, len(targets)):
                 chosen[i] = previous
+        if previous is not None and str(path) not in self._seek_only:
+            held = [(previous, previous_time)] + ([after] if after is not None else [])
+            self._cursors[str(path)] = _Cursor(held, rest)
         return self._convert(chosen)
 
     def _frames_from(

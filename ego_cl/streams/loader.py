@@ -6,6 +6,12 @@ any worker count), persistent workers (started once, on first use), bounded pref
 thread per worker (decode + torch never oversubscribe the cores), and the source's own per-process
 open containers (the source is pickled into each worker before it ever reads).
 
+**Contiguous runs.** DataLoader hands requests to its workers strictly round-robin, so the pass
+sends its batches in the order :func:`worker_order` gives: each worker receives runs of
+``run_batches`` consecutive batches (a reader that decodes forward then reads each run with one
+seek), and the batches are put back in stream order here before they are yielded. At most
+``(workers - 1) * run_batches`` finished batches wait in that reorder buffer.
+
 A bounded decode-once :class:`~ego_cl.streams.cache.ClipCache` (LRU by bytes) sits in the calling
 process: a clip already decoded by the stream, a replay fetch or another loader sharing the cache
 is not decoded again. Only deterministic transforms (``transform.deterministic``) are cached.
@@ -27,7 +33,7 @@ from ego_cl.streams.cache import ClipCache
 from ego_cl.streams.sampling import padded_read
 from ego_cl.types import Batch, StreamSample, Target
 
-__all__ = ["ClipDataset", "StreamLoader"]
+__all__ = ["ClipDataset", "StreamLoader", "worker_order"]
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +135,38 @@ class _RequestPlan:
         return iter(self.batches)
 
 
+def worker_order(n_batches: int, workers: int, run_batches: int) -> list[int | None]:
+    """Send order of batch positions ``0..n_batches-1`` giving each worker consecutive runs.
+
+    Round-robin dispatch sends request ``k`` to worker ``k % workers``. Positions are grouped in
+    rounds of ``workers`` runs of ``run_batches`` (the last round split evenly between the
+    workers); the runs of a round are interleaved so that worker ``w`` gets the ``w``-th run.
+    ``None`` marks an empty request that keeps the dispatch aligned at the end of a short round.
+
+    Example:
+        >>> worker_order(7, 2, 2)
+        [0, 2, 1, 3, 4, 6, 5]
+        >>> worker_order(5, 2, 4)
+        [0, 3, 1, 4, 2]
+        >>> worker_order(3, 2, 4)
+        [0, 2, 1]
+    """
+    if workers <= 1 or run_batches <= 1:
+        return list(range(n_batches))
+    order: list[int | None] = []
+    start = 0
+    while start < n_batches:
+        run = min(run_batches, -(-(n_batches - start) // workers))
+        for j in range(run):
+            for w in range(workers):
+                position = start + w * run + j
+                order.append(position if position < min(n_batches, start + (w + 1) * run) else None)
+        start += workers * run
+    while order and order[-1] is None:
+        order.pop()
+    return order
+
+
 def _data_loader(
     dataset: ClipDataset, plan: _RequestPlan, workers: int, prefetch_batches: int, pin_memory: bool, context
 ) -> DataLoader:
@@ -167,6 +205,8 @@ class StreamLoader:
         workers: Decode processes for the stream pass (0 = decode in the calling process).
         fetch_workers: Decode processes for :meth:`fetch` (0 = in the calling process).
         prefetch_batches: Batches decoded ahead of the consumer (bounded prefetch).
+        run_batches: Consecutive batches each stream worker decodes in a row (see the module
+            docstring); 1 = plain round-robin.
         clip_s: Clip length, to read ``pad`` spans on the full-clip frame grid (``None``: as is).
         cache: Shared decode-once cache; ``None`` makes a private one of ``cache_bytes``.
         cache_bytes: Capacity of the private cache.
@@ -186,6 +226,7 @@ class StreamLoader:
         workers: int = 0,
         fetch_workers: int = 0,
         prefetch_batches: int = 2,
+        run_batches: int = 4,
         clip_s: Fraction | None = None,
         cache: ClipCache | None = None,
         cache_bytes: int = 512 * 2**20,
@@ -193,13 +234,18 @@ class StreamLoader:
         pin_memory: bool = False,
         multiprocessing_context: str | None = None,
     ):
-        if batch_size < 1 or workers < 0 or fetch_workers < 0 or prefetch_batches < 1:
-            raise ValueError("need batch_size >= 1, workers >= 0, fetch_workers >= 0, prefetch_batches >= 1")
+        if batch_size < 1 or workers < 0 or fetch_workers < 0 or prefetch_batches < 1 or run_batches < 1:
+            raise ValueError(
+                "need batch_size >= 1, workers >= 0, fetch_workers >= 0, prefetch_batches >= 1, "
+                "run_batches >= 1"
+            )
         self.samples = tuple(samples)
         bad = next((i for i, s in enumerate(self.samples) if s.index != i), None)
         if bad is not None:
             raise ValueError(f"samples[{bad}].index is {self.samples[bad].index}; a stream is indexed 0..n-1")
         self.batch_size = batch_size
+        self.workers = workers
+        self.run_batches = run_batches
         self.with_video = with_video
         self.cache = ClipCache(cache_bytes) if cache is None else cache
         self._use_cache = bool(getattr(transform, "deterministic", False))
@@ -259,11 +305,12 @@ class StreamLoader:
         if not plan:
             return
         held: dict[int, torch.Tensor] = {}
+        order = worker_order(len(plan), self.workers, self.run_batches)
 
         def requests() -> Iterator[list[Request]]:
-            for indices in plan:
+            for position in order:
                 batch = []
-                for i in indices:
+                for i in plan[position] if position is not None else ():
                     hit = self._cached(i)
                     if hit is not None:
                         held[i] = hit
@@ -271,15 +318,26 @@ class StreamLoader:
                 yield batch
 
         self._stream_plan.batches = requests()
-        for items in _start(self._stream, self._started):
-            clips = []
-            for i, clip in items:
-                if clip is None:
-                    clip = held.pop(i)
-                else:
-                    self._remember(i, clip)
-                clips.append(clip)
-            yield self._make_batch([i for i, _ in items], clips)
+        ready: dict[int, list] = {}
+        wanted = 0
+        for sent, items in enumerate(_start(self._stream, self._started)):
+            if order[sent] is None:
+                continue
+            ready[order[sent]] = items
+            while wanted in ready:
+                yield self._assemble(ready.pop(wanted), held)
+                wanted += 1
+
+    def _assemble(self, items: list, held: dict[int, torch.Tensor]) -> Batch:
+        """The batch of worker results ``(index, clip or None = held by the caller)``."""
+        clips = []
+        for i, clip in items:
+            if clip is None:
+                clip = held.pop(i)
+            else:
+                self._remember(i, clip)
+            clips.append(clip)
+        return self._make_batch([i for i, _ in items], clips)
 
     def fetch(self, indices: Sequence[int]) -> Batch:
         """Labelled batch of the given stream indices, in the given order (repeats allowed).

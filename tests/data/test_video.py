@@ -112,3 +112,104 @@ def test_truncated_file_with_index_in_front(tmp_path, reader):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(VideoDecodeError, match="truncated"):
         reader.read(path, Span(4, 5), 2)
+
+
+# --- decode once: a reader continuing forward gives exactly what independent fresh reads give ---
+
+SPAN_TICKS = st.tuples(st.integers(0, 1043), st.integers(1, 3 * 210), st.integers(1, 8))
+
+
+class CountingReader(ClipReader):
+    """Counts fresh (seeking) reads: ``_frames_from`` runs only when a read seeks."""
+
+    seeks = 0
+
+    def _frames_from(self, *args, **kwargs):
+        self.seeks += 1
+        return super()._frames_from(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def long_gop_video(tmp_path_factory):
+    """5 s, one keyframe every 60 frames (2 s)."""
+    return encode_video(tmp_path_factory.mktemp("video") / "long_gop.mp4", gop=60, seed=1)
+
+
+def _spans(ticks):
+    return [(Span(s * TICK, (s + length) * TICK), n) for s, length, n in ticks]
+
+
+def _check_sequence(paths, reads, forward_s):
+    reader = ClipReader(forward_s=forward_s, max_open=1 if len(paths) > 1 else 2)
+    for k, (span, n) in enumerate(reads):
+        path = paths[k % len(paths)]
+        fresh = ClipReader(forward_s=None).read(path, span, n)
+        np.testing.assert_array_equal(reader.read(path, span, n), fresh, err_msg=f"read {k}: {span}")
+
+
+@given(ticks=st.lists(SPAN_TICKS, min_size=1, max_size=8), forward=st.sampled_from([0, 1, 4, 100]))
+def test_increasing_spans_through_one_reader_equal_fresh_reads(small_video, long_gop_video, ticks, forward):
+    reads = _spans(sorted(ticks))
+    _check_sequence([long_gop_video], reads, forward)
+    _check_sequence([small_video], reads, forward)
+
+
+@given(ticks=st.lists(SPAN_TICKS, min_size=1, max_size=8), forward=st.sampled_from([0, 1, 4, 100]))
+def test_arbitrary_spans_through_one_reader_equal_fresh_reads(small_video, long_gop_video, ticks, forward):
+    _check_sequence([long_gop_video], _spans(ticks), forward)
+
+
+@given(ticks=st.lists(SPAN_TICKS, min_size=2, max_size=8))
+def test_spans_alternating_between_files_equal_fresh_reads(small_video, long_gop_video, ticks):
+    _check_sequence([small_video, long_gop_video], _spans(sorted(ticks)), 100)
+
+
+@given(ticks=st.lists(SPAN_TICKS, min_size=1, max_size=8))
+def test_continued_reads_equal_full_decode_then_select(long_gop_video, ticks):
+    times, frames = decode_all(long_gop_video)
+    reader = ClipReader(forward_s=100)
+    for span, n in _spans(sorted(ticks)):
+        np.testing.assert_array_equal(
+            reader.read(long_gop_video, span, n), frames[select_frames(times, sample_times(span, n))]
+        )
+
+
+def test_consecutive_clips_seek_once(long_gop_video, oracle):
+    reader = CountingReader(forward_s=4)
+    clips = [Span(Fraction(k, 3), Fraction(k + 1, 3)) for k in range(14)]
+    for span in clips:
+        reader.read(long_gop_video, span, 4)
+    assert reader.seeks == 1
+
+
+def test_spans_beyond_forward_s_or_backwards_seek(long_gop_video):
+    reader = CountingReader(forward_s=1)
+    reader.read(long_gop_video, Span(0, Fraction(1, 2)), 2)
+    reader.read(long_gop_video, Span(1, Fraction(3, 2)), 2)  # 1/2 s ahead: continue
+    assert reader.seeks == 1
+    reader.read(long_gop_video, Span(3, Fraction(7, 2)), 2)  # > 1 s past the position: seek
+    assert reader.seeks == 2
+    reader.read(long_gop_video, Span(2, Fraction(5, 2)), 2)  # backwards: seek
+    assert reader.seeks == 3
+
+
+def test_no_forward_s_seeks_every_span(long_gop_video):
+    reader = CountingReader(forward_s=None)
+    for k in range(4):
+        reader.read(long_gop_video, Span(Fraction(k, 3), Fraction(k + 1, 3)), 2)
+    assert reader.seeks == 4
+
+
+def test_pickled_reader_drops_its_decoder_position(long_gop_video):
+    reader = ClipReader()
+    reader.read(long_gop_video, Span(0, 1), 2)
+    clone = pickle.loads(pickle.dumps(reader))
+    np.testing.assert_array_equal(
+        clone.read(long_gop_video, Span(1, 2), 3),
+        ClipReader(forward_s=None).read(long_gop_video, Span(1, 2), 3),
+    )
+
+
+def test_negative_forward_s_is_rejected():
+    with pytest.raises(ValueError, match="forward_s"):
+        ClipReader(forward_s=-1)

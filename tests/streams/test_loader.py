@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ego_cl.streams.cache import ClipCache
-from ego_cl.streams.loader import ClipDataset, StreamLoader
+from ego_cl.streams.loader import ClipDataset, StreamLoader, worker_order
 from ego_cl.streams.transform import EvalTransform
 from ego_cl.types import Span, StreamSample
 from tests.streams.fakes import FRAME_RATE, FakeSource, decode_pixel, sample_times
@@ -169,6 +170,105 @@ def test_bad_arguments_are_rejected():
         loader.fetch([4])
     with pytest.raises(ValueError):
         loader.fetch([])
+
+
+# --- contiguous runs per worker ---------------------------------------------------------------------
+
+
+class StampWorker:
+    """``TRANSFORM`` plus one channel holding the id of the worker that decoded the clip."""
+
+    deterministic = False
+
+    def __call__(self, clip: torch.Tensor) -> torch.Tensor:
+        out = TRANSFORM(clip)
+        info = torch.utils.data.get_worker_info()
+        return torch.cat([out, torch.full_like(out[:1], -1 if info is None else info.id)])
+
+
+@given(n=st.integers(0, 60), workers=st.integers(1, 4), run=st.integers(1, 6))
+def test_worker_order_gives_each_worker_consecutive_runs(n, workers, run):
+    order = worker_order(n, workers, run)
+    assert sorted(p for p in order if p is not None) == list(range(n))
+    assert not order or order[-1] is not None
+    rounds = -(-n // (workers * run))
+    for w in range(workers):
+        mine = [p for p in order[w::workers] if p is not None]  # what round-robin dispatch gives w
+        assert mine == sorted(mine)
+        breaks = sum(b != a + 1 for a, b in itertools.pairwise(mine))
+        assert breaks + 1 <= max(1, rounds)
+    # the reorder buffer never holds more than (workers - 1) * run finished batches
+    done, wanted = set(), 0
+    for p in order:
+        if p is not None:
+            done.add(p)
+        while wanted in done:
+            done.discard(wanted)
+            wanted += 1
+        assert len(done) <= (workers - 1) * run
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for i in indices:
+        if out and out[-1][-1] + 1 == i:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
+@pytest.mark.parametrize("run_batches", [1, 2, 3])
+def test_each_worker_decodes_contiguous_runs_and_output_stays_in_order(run_batches):
+    samples = _samples(29)
+    loader = StreamLoader(
+        FakeSource(),
+        samples,
+        StampWorker(),
+        n_frames=N_FRAMES,
+        batch_size=3,
+        workers=2,
+        run_batches=run_batches,
+    )
+    batches = list(loader)
+    assert [b.indices.tolist() for b in batches] == [list(range(s, min(29, s + 3))) for s in range(0, 29, 3)]
+    by_worker: dict[int, list[int]] = {0: [], 1: []}
+    for batch in batches:
+        assert torch.equal(batch.clips[:, :-1], _truth(samples, batch.indices.tolist()))
+        for i, clip in zip(batch.indices.tolist(), batch.clips):
+            by_worker[int(clip[-1].flatten()[0])].append(i)
+    for indices in by_worker.values():
+        runs = _runs(indices)
+        assert all(len(r) <= 3 * run_batches for r in runs)
+        assert sum(len(r) for r in runs[:-1]) == 3 * run_batches * (len(runs) - 1) or run_batches == 1
+    if run_batches > 1:
+        assert max(len(r) for v in by_worker.values() for r in _runs(v)) == 3 * run_batches
+
+
+def test_resume_at_every_batch_is_exact_with_contiguous_workers():
+    samples = _samples(23)
+    loader = _loader(samples, workers=2, run_batches=3, cache_bytes=0)
+    full = list(loader)
+    for start in range(loader.n_batches + 1):
+        resumed = list(loader.batches(start))
+        assert [b.indices.tolist() for b in resumed] == [b.indices.tolist() for b in full[start:]]
+        for got, want in zip(resumed, full[start:]):
+            assert torch.equal(got.clips, want.clips)
+        if start % 3 == 1:  # abandon a pass half-way; the next one starts clean
+            partial = loader.batches(start)
+            next(partial, None)
+    _check_batch(full[-1], samples, full[-1].indices.tolist())
+
+
+def test_contiguous_workers_with_a_partly_cached_stream():
+    samples = _samples(20)
+    cache = ClipCache(1 << 30)
+    first = _loader(samples, workers=2, run_batches=2, cache=cache)
+    source = FakeSource()
+    first.fetch([0, 4, 5, 11, 19])  # cached before the pass: served in this process
+    second = _loader(samples, source, workers=2, run_batches=2, cache=cache)
+    for batch in second:
+        _check_batch(batch, samples, batch.indices.tolist())
 
 
 # --- the cache ------------------------------------------------------------------------------------
