@@ -39,8 +39,8 @@ from ego_cl.runners.checkpoint_io import load_network
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.datasets import ensure_default_dataset, write_user_split
 from ego_cl.streams.config import StreamConfig
-from ego_cl.streams.sampling import UniformClipSampler
-from ego_cl.streams.stream import UserStream, build_user_stream
+from ego_cl.streams.from_config import stream_from_config
+from ego_cl.streams.stream import UserStream
 from ego_cl.types import Action, ActionAnnotation, InputError, UserId
 
 __all__ = [
@@ -270,15 +270,6 @@ def build_stream(
     user_id: str,
     pretrain_actions: frozenset[Action],
 ) -> UserStream:
-    """One user's ordered stream of clip samples."""
-    return build_user_stream(
-        annotations,
-        user_id=user_id,
-        policy=cfg.overlap,
-        sampler=UniformClipSampler(clip_s=cfg.clip_s, stride_s=cfg.stride_s, short_window=cfg.short_window),
-        clip_s=cfg.clip_s,
-        pretrain_actions=pretrain_actions,
-        filter_unseen=cfg.filter_unseen,
-        shuffle_seed=cfg.shuffle_seed,
-        max_samples=cfg.max_samples,
-    )
+    """One user's ordered stream of clip samples (the exact or the original's float sampler, as
+    ``cfg.upstream_float_boundaries`` says)."""
+    return stream_from_config(cfg, annotations, user_id=user_id, pretrain_actions=pretrain_actions)

@@ -10,13 +10,16 @@ import pytest
 
 from ego_cl.data.usersplit import PRETRAIN_SPLIT, find_split_file, load_user_split
 from ego_cl.runners.inputs import (
+    build_stream,
     load_inputs,
     load_pretrain_labels,
     pin_inputs,
     resolve_inputs,
 )
+from ego_cl.streams.config import StreamConfig
 from ego_cl.types import InputError
 from tests.runners.tiny_run import make_tiny, tiny_config
+from tests.streams.test_frame_windows import annotations, record
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +96,19 @@ def test_pretrain_labels_are_those_of_the_pretrain_split_and_reach_the_run(tiny,
 def test_missing_pretrain_split_names_the_directory(tmp_path):
     with pytest.raises(InputError, match=str(tmp_path)):
         load_pretrain_labels(tmp_path)
+
+
+def test_the_runners_stream_follows_upstream_float_boundaries():
+    """The flag reaches the stream the runner builds: exact frames give 3 clips, the original's
+    float arithmetic 1 (the hand-worked case of tests/streams/test_frame_windows.py)."""
+    entries = annotations([record(0, 0, 4, 4 + 128), record(0, 1, 100, 132 + 64)])
+    exact = build_stream(
+        StreamConfig(filter_unseen=False), entries, user_id="7", pretrain_actions=frozenset()
+    )
+    upstream = build_stream(
+        StreamConfig(filter_unseen=False, upstream_float_boundaries=True),
+        entries,
+        user_id="7",
+        pretrain_actions=frozenset(),
+    )
+    assert (len(exact.samples), len(upstream.samples)) == (3, 1)
