@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import typing
@@ -204,10 +205,28 @@ def _structure_int(value: Any, _: type) -> int:
     return value
 
 
+_FLOAT_TEXT = re.compile(
+    r"[+-]?(?:(?:[0-9](?:_?[0-9])*)(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)"
+    r"(?:[eE][+-]?[0-9](?:_?[0-9])*)?"
+    r"|[+-]?(?:inf|infinity|nan)",
+    re.IGNORECASE,
+)
+"""A number as Python's ``float()`` reads it, ASCII only: ``1e-3``, ``5E-4``, ``.5``, ``3.``,
+``1_000``, ``inf``/``nan`` (then refused as not finite)."""
+
+
 def _structure_float(value: Any, _: type) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A float field takes ints, floats and numeric text (YAML 1.1 reads ``1e-3`` as a string).
+
+    Every config float must be finite: ``inf``/``nan`` are refused by name.
+    """
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (numeric or (isinstance(value, str) and _FLOAT_TEXT.fullmatch(value))):
         raise TypeError(f"expected a number, got {value!r}")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
 
 
 def _structure_str(value: Any, _: type) -> str:
