@@ -32,6 +32,7 @@ from ego_cl.learners.finetune import FinetuneConfig
 from ego_cl.learners.networks.config import ModelConfig
 from ego_cl.learners.registry import LEARNER_CONFIGS, LearnerConfig
 from ego_cl.metrics.config import MetricsConfig
+from ego_cl.runners.config_text import MAX_CHARS, MAX_DEPTH, ConfigTextError, parse_toml, parse_yaml
 from ego_cl.streams.config import StreamConfig
 
 if sys.version_info >= (3, 11):
@@ -272,14 +273,19 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open(encoding="utf-8") as fh:
+            text = fh.read(MAX_CHARS + 1)  # a longer file is refused without reading it all
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file ({exc.strerror})"]) from None
     try:
-        raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        raw = parse_toml(text) if path.suffix == ".toml" else parse_yaml(text)
+    except ConfigTextError as exc:
+        raise ConfigError([f"{path}: refused: {exc}"]) from None
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError([f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {first}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -303,11 +309,14 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
         if not sep or not key or any(not part for part in key.split(".")):
             raise ConfigError([f"override {item!r}: expected dotted.key=value"])
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
+            value = parse_yaml(text) if text.strip() else ""
+        except ConfigTextError as exc:
+            raise ConfigError([f"override {key}: refused: {exc}"]) from None
         except yaml.YAMLError:
             value = text
         node = out
-        parts = key.split(".")
+        if len(parts := key.split(".")) > MAX_DEPTH:
+            raise ConfigError([f"override {key[:80]!r}...: nested deeper than {MAX_DEPTH} levels"])
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):
