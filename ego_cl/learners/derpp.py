@@ -50,7 +50,7 @@ class DERppLearner:
     """Replay of stored logits (MSE, weight ``alpha``) and labels (CE, weight ``beta``).
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
         config: Loss weights, memory and optimiser options.
         fetch: The runner's ``fetch(indices) -> Batch``.
         context: Class masks, device and the seed of the dropout and memory streams.

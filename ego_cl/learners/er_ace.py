@@ -44,7 +44,7 @@ class ERACELearner:
     """Replay with asymmetric cross-entropy on the incoming batch.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
         config: Memory and optimiser options.
         fetch: The runner's ``fetch(indices) -> Batch``.
         context: Class masks, device and the seed of the dropout and memory streams.

@@ -50,7 +50,7 @@ class EWCLearner:
     """Fine-tuning with an online EWC penalty towards the parameters after the previous batch.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
         config: Penalty and optimiser options.
         context: Class masks, device and the seed of the dropout stream (``None``: defaults).
     """

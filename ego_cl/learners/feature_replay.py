@@ -45,7 +45,7 @@ class FeatureReplayLearner:
     """Head-only fine-tuning on ``new ∪ replayed features`` with loss ``½·mean_new + ½·mean_memory``.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``; only its head trains).
+        network: The pretrained ``VideoNetwork`` (left unchanged: only a copy's head trains).
         config: Memory and optimiser options.
         context: Class masks, device and the seed of the dropout and memory streams.
     """

@@ -36,7 +36,7 @@ class FinetuneLearner:
     frozen backbone runs in eval mode).
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
         config: Optimiser options (the original's lr 0.01 for the full model, 0.1 head-only).
         context: Class masks, device and the seed of the dropout stream (``None``: defaults).
     """

@@ -36,7 +36,7 @@ class FrozenLearner:
     running statistics drift exactly as the original's prediction forward made them drift.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``).
+        network: The pretrained ``VideoNetwork`` (left unchanged: the learner predicts with a copy).
         config: Whether to predict in train mode, as the original.
         context: Class masks, device and the seed of the dropout stream (used only in upstream
             mode); ``None``: defaults.

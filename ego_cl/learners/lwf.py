@@ -72,7 +72,7 @@ class LwFLearner:
         *,
         context: AdaptContext | None = None,
     ):
-        teacher = copy.deepcopy(network)  # before adapt() changes requires_grad in place
+        teacher = copy.deepcopy(network)  # its own copy: adapt() trains another one
         self._net, self._optimizer = adapt(
             network, config, context, trainable=config.trainable, head_lr=config.head_lr
         )

@@ -48,7 +48,7 @@ class ReplayLearner:
     batch's mean. After the K updates the new batch's indices are offered to the memory.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
         config: Memory, optimiser and upstream options.
         fetch: The runner's ``fetch(indices) -> Batch`` (labelled clips of stream positions).
         context: Class masks, device and the seed of the dropout and memory streams.

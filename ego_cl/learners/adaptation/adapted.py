@@ -3,6 +3,9 @@
 Every network learner holds one :class:`AdaptedNetwork` (composition, not inheritance) and adds
 its own update rule; :func:`adapt` builds the network and its optimiser from a learner's
 :class:`~ego_cl.learners.adaptation.optim.OptimOptions` and the runner's :class:`AdaptContext`.
+The network passed in is never changed: :class:`AdaptedNetwork` trains a private copy (weights,
+``requires_grad``, train/eval mode and device of the caller's network stay as they were), so one
+pretrained network can be handed to any number of learners.
 
 Modes. ``predict`` runs the network in eval mode (running BN statistics, no dropout). During
 ``learn`` the trained parts run in train mode; a frozen backbone stays in eval mode (its BN
@@ -17,7 +20,8 @@ gradient-free train-mode forward per batch to reproduce the original's drift).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -25,7 +29,7 @@ import torch
 from torch import nn
 
 from ego_cl.learners.adaptation.losses import ActionLosses, action_losses
-from ego_cl.learners.adaptation.masking import mask_logits
+from ego_cl.learners.adaptation.masking import allowed_classes
 from ego_cl.learners.adaptation.optim import OptimOptions, Trainable, build_optimizer, set_trainable
 from ego_cl.learners.adaptation.rng import PrivateRng
 from ego_cl.learners.adaptation.unseen import MaskMode, UnseenClassMask
@@ -54,6 +58,35 @@ class AdaptContext:
     device: torch.device | str = "cpu"
     seed: int = 0
 
+    @classmethod
+    def from_labels(
+        cls, network: nn.Module, verbs: Iterable[int], nouns: Iterable[int], **options: Any
+    ) -> AdaptContext:
+        """The context whose allowed classes are ``verbs`` and ``nouns`` (e.g. those seen in
+        pretraining), sized for ``network``'s heads; ``options``: ``mask_unseen``, ``device``, ``seed``.
+
+        Example:
+            >>> from ego_cl.learners.networks.builders import build_network
+            >>> net = build_network("tiny3d", n_verbs=3, n_nouns=2)
+            >>> AdaptContext.from_labels(net, {0, 2}, {1}).allowed_verbs.tolist()
+            [True, False, True]
+        """
+        return cls(
+            allowed_verbs=allowed_classes(verbs, network.n_verbs),
+            allowed_nouns=allowed_classes(nouns, network.n_nouns),
+            **options,
+        )
+
+    def unseen_mask(self, n_verbs: int, n_nouns: int) -> UnseenClassMask:
+        """A fresh unseen-class mask of this context (what every built-in network learner uses)."""
+        return UnseenClassMask(
+            mode=self.mask_unseen,
+            allowed_verbs=self.allowed_verbs,
+            allowed_nouns=self.allowed_nouns,
+            n_verbs=n_verbs,
+            n_nouns=n_nouns,
+        )
+
 
 class AdaptedNetwork:
     """The network of one learner and everything about running it.
@@ -61,7 +94,7 @@ class AdaptedNetwork:
     ``seed`` (the context's) is kept for the learner's other random streams (memory draws).
 
     Args:
-        network: A ``VideoNetwork``; moved to ``context.device`` and adapted in place.
+        network: A ``VideoNetwork``; left unchanged (a copy on ``context.device`` is adapted).
         context: Class masks, device and the seed of the dropout stream.
         trainable: ``all``, ``head``, ``features`` (see
             :func:`~ego_cl.learners.adaptation.optim.set_trainable`) or ``None`` (nothing trains).
@@ -78,20 +111,14 @@ class AdaptedNetwork:
     ):
         self.device = torch.device(context.device)
         self.seed = context.seed
-        self.network = network.to(self.device)
+        self.network = copy.deepcopy(network).to(self.device)  # the caller's network stays untouched
         self.trainable = trainable
         if trainable is None:
             self.network.requires_grad_(False)
         else:
             set_trainable(self.network, trainable)
         self.upstream_train_mode_predict = upstream_train_mode_predict
-        self.mask = UnseenClassMask(
-            mode=context.mask_unseen,
-            allowed_verbs=context.allowed_verbs,
-            allowed_nouns=context.allowed_nouns,
-            n_verbs=network.n_verbs,
-            n_nouns=network.n_nouns,
-        )
+        self.mask = context.unseen_mask(network.n_verbs, network.n_nouns)
         self.rng = PrivateRng(seed=context.seed, device=self.device)
 
     # ---- prediction ---------------------------------------------------------------------------
@@ -105,12 +132,8 @@ class AdaptedNetwork:
         else:
             self.network.eval()
             verb, noun = self.network(clips)
-        allowed_verbs, allowed_nouns = self.mask.for_predict()
-        return Prediction(
-            indices=batch.indices.clone(),
-            verb_logits=mask_logits(verb, allowed_verbs),
-            noun_logits=mask_logits(noun, allowed_nouns),
-        )
+        verb, noun = self.mask.predict_logits(verb, noun)
+        return Prediction(indices=batch.indices.clone(), verb_logits=verb, noun_logits=noun)
 
     def _train_mode_predict(self, clips: torch.Tensor, *, key: int) -> Logits:
         self.network.train()
@@ -146,9 +169,8 @@ class AdaptedNetwork:
 
     def losses(self, logits: Logits, target: Target) -> ActionLosses:
         """Per-sample losses of masked logits; the batch's own labels are never masked."""
-        allowed_verbs, allowed_nouns = self.mask.for_loss(target)
-        verb, noun = logits
-        return action_losses(mask_logits(verb, allowed_verbs), mask_logits(noun, allowed_nouns), target)
+        verb, noun = self.mask.loss_logits(*logits, target)
+        return action_losses(verb, noun, target)
 
     def uses_frozen_features(self) -> bool:
         """Whether learning can reuse one feature pass per batch (frozen, eval-mode backbone)."""
@@ -183,7 +205,7 @@ def adapt(
     """The adapted network and its optimiser: the wiring every trained network learner shares.
 
     Args:
-        network: The pretrained ``VideoNetwork`` (moved to ``context.device``, trained in place).
+        network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
         options: The learner's optimiser options.
         context: Class masks, device, seed; ``None`` = ``AdaptContext()`` (no masks, CPU, seed 0).
         trainable: Which part trains (``all``, ``head`` or ``features``).

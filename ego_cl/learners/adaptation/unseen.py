@@ -10,6 +10,10 @@ Modes (``ModelConfig.mask_unseen``):
 At prediction the allowed set is exactly that. In the loss the current batch's own labels are
 allowed too (as in the original), so a label outside the allowed set gives a finite loss
 instead of ``~1e12``. The allowed set at prediction never depends on the batch being predicted.
+
+Every built-in network learner masks through :meth:`UnseenClassMask.predict_logits` and
+:meth:`UnseenClassMask.loss_logits`; a custom learner gets the same masking from the same two
+calls (``ego_cl.api.AdaptContext(...).unseen_mask(n_verbs, n_nouns)`` builds the mask).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Literal
 
 import torch
 
+from ego_cl.learners.adaptation.masking import mask_logits
 from ego_cl.types import Target
 
 __all__ = ["MaskMode", "UnseenClassMask", "batch_classes"]
@@ -92,6 +97,26 @@ class UnseenClassMask:
             None if verbs is None else verbs | batch_classes(target, 0, self.n_verbs),
             None if nouns is None else nouns | batch_classes(target, 1, self.n_nouns),
         )
+
+    def predict_logits(self, verb: torch.Tensor, noun: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(verb, noun)`` logits masked for prediction, as every built-in learner predicts.
+
+        Example:
+            >>> m = UnseenClassMask(mode="pretrain", allowed_verbs=torch.tensor([True, False]),
+            ...                     allowed_nouns=None, n_verbs=2, n_nouns=1)
+            >>> verb, noun = m.predict_logits(torch.tensor([[1.0, 2.0]]), torch.tensor([[0.5]]))
+            >>> (verb < -1e11).tolist(), noun.tolist()
+            ([[False, True]], [[0.5]])
+        """
+        allowed_verbs, allowed_nouns = self.for_predict()
+        return mask_logits(verb, allowed_verbs), mask_logits(noun, allowed_nouns)
+
+    def loss_logits(
+        self, verb: torch.Tensor, noun: torch.Tensor, target: Target
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(verb, noun)`` logits masked for the loss of ``target`` (its own labels stay allowed)."""
+        allowed_verbs, allowed_nouns = self.for_loss(target)
+        return mask_logits(verb, allowed_verbs), mask_logits(noun, allowed_nouns)
 
     def observe(self, target: Target) -> None:
         """Record the labels of a learned batch as seen in the stream."""

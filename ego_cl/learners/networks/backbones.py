@@ -33,7 +33,7 @@ SLOWFAST_FUSION_RATIO = 2
 """Channel ratio of the fast→slow lateral connection."""
 
 _X3D_SIZES = {"x3d_xs": (4, 160), "x3d_s": (13, 160)}
-_SLOWFAST_DEPTHS = {"slowfast_r50": (50, 7), "slowfast_r101": (101, 5)}
+_SLOWFAST_DEPTHS = {"slowfast_r50": 50, "slowfast_r101": 101}
 
 
 def pack_pathways(clips: torch.Tensor, alpha: int = SLOWFAST_ALPHA) -> list[torch.Tensor]:
@@ -63,6 +63,8 @@ class SlowFastBackbone(nn.Module):
 
     def __init__(self, *, depth: int, fusion_kernel: int):
         super().__init__()
+        if fusion_kernel < 1 or fusion_kernel % 2 == 0:
+            raise ValueError(f"SlowFast fusion kernel must be a positive odd number, got {fusion_kernel}")
         net = create_slowfast(
             model_depth=depth,
             slowfast_channel_reduction_ratio=(SLOWFAST_BETA_INV,),
@@ -75,6 +77,7 @@ class SlowFastBackbone(nn.Module):
         )
         self.blocks = net.blocks
         self.alpha = SLOWFAST_ALPHA
+        self.fusion_kernel = fusion_kernel
         self.out_dim = 2048 + 2048 // SLOWFAST_BETA_INV
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
@@ -108,14 +111,24 @@ class X3dBackbone(nn.Module):
         return x
 
 
-def build_pytorchvideo_backbone(kind: str) -> tuple[nn.Module, int]:
-    """The backbone for ``kind`` (``x3d_xs``, ``x3d_s``, ``slowfast_r50``, ``slowfast_r101``)."""
+def build_pytorchvideo_backbone(kind: str, *, fusion_kernel: int | None = None) -> tuple[nn.Module, int]:
+    """The backbone for ``kind`` (``x3d_xs``, ``x3d_s``, ``slowfast_r50``, ``slowfast_r101``).
+
+    Args:
+        kind: The architecture.
+        fusion_kernel: SlowFast only: temporal kernel of the fast→slow fusion convolutions;
+            ``None`` = the kind's default (:data:`~ego_cl.learners.networks.builders.DEFAULT_FUSION_KERNEL`).
+    """
     if kind in _X3D_SIZES:
+        if fusion_kernel is not None:
+            raise ValueError(f"fusion_kernel applies to SlowFast networks only, not {kind!r}")
         clip_length, crop_px = _X3D_SIZES[kind]
         backbone: nn.Module = X3dBackbone(clip_length=clip_length, crop_px=crop_px)
     elif kind in _SLOWFAST_DEPTHS:
-        depth, fusion_kernel = _SLOWFAST_DEPTHS[kind]
-        backbone = SlowFastBackbone(depth=depth, fusion_kernel=fusion_kernel)
+        from ego_cl.learners.networks.builders import DEFAULT_FUSION_KERNEL
+
+        kernel = DEFAULT_FUSION_KERNEL[kind] if fusion_kernel is None else fusion_kernel
+        backbone = SlowFastBackbone(depth=_SLOWFAST_DEPTHS[kind], fusion_kernel=kernel)
     else:
         raise ValueError(f"not a pytorchvideo backbone: {kind!r}")
     return backbone, backbone.out_dim

@@ -19,6 +19,7 @@ from torch import nn
 from ego_cl.learners.networks.heads import MultiTaskHead
 
 __all__ = [
+    "DEFAULT_FUSION_KERNEL",
     "NETWORK_INPUTS",
     "NETWORK_KINDS",
     "InputSpec",
@@ -56,6 +57,15 @@ NETWORK_INPUTS: dict[str, InputSpec] = {
     "slowfast_r101": InputSpec(n_frames=32, crop_px=224),
 }
 """The native input size of every network kind (any size that survives the strides also works)."""
+
+DEFAULT_FUSION_KERNEL: dict[str, int] = {"slowfast_r50": 7, "slowfast_r101": 5}
+"""Temporal kernel of SlowFast's fast→slow fusion convolutions, per kind, when not given.
+
+R50: 7, as PySlowFast's Kinetics ``SLOWFAST_8x8_R50`` config and pytorchvideo's ``create_slowfast``
+default; R101: 5, as the EgoAdapt and Ego4D LTA configs (spec §4). PySlowFast's own default
+(``SLOWFAST.FUSION_KERNEL_SZ``) is 5, so an R50 trained with the original code's defaults has 5:
+pass ``fusion_kernel`` (``model.fusion_kernel``), or load the checkpoint, which says which.
+"""
 
 
 class VideoNetwork(nn.Module):
@@ -137,23 +147,27 @@ class Tiny3dBackbone(nn.Module):
         return self.blocks(clips).mean(dim=(2, 3, 4))
 
 
-def build_backbone(kind: str) -> tuple[nn.Module, int]:
-    """The backbone of ``kind`` and its feature size.
+def build_backbone(kind: str, *, fusion_kernel: int | None = None) -> tuple[nn.Module, int]:
+    """The backbone of ``kind`` and its feature size (``fusion_kernel``: SlowFast only).
 
     Raises:
-        ValueError: Unknown kind.
+        ValueError: Unknown kind, or a fusion kernel for a network without one.
     """
+    if fusion_kernel is not None and kind not in DEFAULT_FUSION_KERNEL:
+        raise ValueError(f"fusion_kernel applies to SlowFast networks only, not {kind!r}")
     if kind == "tiny3d":
         backbone = Tiny3dBackbone()
         return backbone, backbone.out_dim
     if kind in NETWORK_KINDS:
         from ego_cl.learners.networks import backbones  # lazy: pytorchvideo + torchvision import slowly
 
-        return backbones.build_pytorchvideo_backbone(kind)
+        return backbones.build_pytorchvideo_backbone(kind, fusion_kernel=fusion_kernel)
     raise ValueError(f"unknown network kind {kind!r}; choose one of {list(NETWORK_KINDS)}")
 
 
-def build_network(kind: str, *, n_verbs: int, n_nouns: int, dropout: float = 0.5) -> VideoNetwork:
+def build_network(
+    kind: str, *, n_verbs: int, n_nouns: int, dropout: float = 0.5, fusion_kernel: int | None = None
+) -> VideoNetwork:
     """Build a randomly initialised network (global torch RNG; seed it first).
 
     Args:
@@ -161,6 +175,8 @@ def build_network(kind: str, *, n_verbs: int, n_nouns: int, dropout: float = 0.5
         n_verbs: Verb classes (115 for Ego4D v1 LTA).
         n_nouns: Noun classes (478 for Ego4D v1 LTA).
         dropout: Dropout before the verb/noun classifiers.
+        fusion_kernel: SlowFast only: temporal kernel of the fast→slow fusion convolutions
+            (``None`` = :data:`DEFAULT_FUSION_KERNEL` of the kind).
 
     Example:
         >>> net = build_network("tiny3d", n_verbs=4, n_nouns=6).eval()
@@ -168,6 +184,6 @@ def build_network(kind: str, *, n_verbs: int, n_nouns: int, dropout: float = 0.5
         >>> tuple(verb.shape), tuple(noun.shape), net.feature_dim
         ((2, 4), (2, 6), 128)
     """
-    backbone, feature_dim = build_backbone(kind)
+    backbone, feature_dim = build_backbone(kind, fusion_kernel=fusion_kernel)
     head = MultiTaskHead(feature_dim=feature_dim, n_verbs=n_verbs, n_nouns=n_nouns, dropout=dropout)
     return VideoNetwork(kind=kind, backbone=backbone, head=head)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ego_cl.learners.networks.builders import VideoNetwork, build_network
+from ego_cl.learners.networks.builders import DEFAULT_FUSION_KERNEL, VideoNetwork, build_network
 from ego_cl.types import InputError
 
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
     "CheckpointFormatError",
     "CheckpointMismatchError",
     "checkpoint_format",
+    "fusion_kernel_of",
+    "fusion_kernel_for",
     "load_network_state",
     "network_checkpoint",
     "network_from_checkpoint",
@@ -232,6 +234,46 @@ def to_network_state(checkpoint: Mapping[str, Any], *, include_head: bool = True
     return state
 
 
+_FUSION_WEIGHT = re.compile(r"^backbone\.blocks\.\d+\.multipathway_fusion\.conv_fast_to_slow\.weight$")
+
+
+def fusion_kernel_of(state: Mapping[str, Any]) -> int | None:
+    """The SlowFast fusion kernel a state dict (our names) was trained with, from the shape of its
+    fast→slow fusion weights ``[C_out, C_in, kernel, 1, 1]``; ``None`` when it has none.
+
+    Example:
+        >>> key = "backbone.blocks.1.multipathway_fusion.conv_fast_to_slow.weight"
+        >>> fusion_kernel_of({key: torch.zeros(16, 8, 5, 1, 1)}), fusion_kernel_of({})
+        (5, None)
+    """
+    for key, value in state.items():
+        if _FUSION_WEIGHT.match(key) and isinstance(value, torch.Tensor) and value.dim() == 5:
+            return int(value.shape[2])
+    return None
+
+
+def fusion_kernel_for(
+    checkpoint: Mapping[str, Any], kind: str, wanted: int | None, *, source: str = "checkpoint"
+) -> int | None:
+    """The fusion kernel to build ``kind`` with so that ``checkpoint`` loads.
+
+    ``wanted`` (``model.fusion_kernel``) wins when the checkpoint has no fusion weights; ``None``
+    takes the checkpoint's (else the kind's default). Not a SlowFast kind: ``None``.
+
+    Raises:
+        CheckpointFormatError: ``wanted`` disagrees with the checkpoint's fusion weights.
+    """
+    if kind not in DEFAULT_FUSION_KERNEL:
+        return wanted
+    found = fusion_kernel_of(to_network_state(checkpoint))
+    if wanted is not None and found is not None and wanted != found:
+        raise CheckpointFormatError(
+            f"{source}: its SlowFast fusion kernel is {found}, model.fusion_kernel is {wanted}; set "
+            f"model.fusion_kernel={found} or leave it null (read from the checkpoint)"
+        )
+    return wanted if found is None else found
+
+
 def _check(network: VideoNetwork, state: Mapping[str, torch.Tensor], include_head: bool, source: str) -> None:
     expected = {k: v for k, v in network.state_dict().items() if include_head or not k.startswith("head.")}
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
@@ -269,11 +311,12 @@ def load_network_state(
 
 
 def network_checkpoint(network: VideoNetwork) -> dict[str, Any]:
-    """Our network-only checkpoint: ``format``, ``kind``, class counts and the state dict.
+    """Our network-only checkpoint: ``format``, ``kind``, class counts, the state dict (and the
+    SlowFast ``fusion_kernel``).
 
     The dict holds only tensors, strings and ints, so it loads with ``weights_only=True``.
     """
-    return {
+    out = {
         "format": NETWORK_FORMAT,
         "version": 1,
         "kind": network.kind,
@@ -282,12 +325,17 @@ def network_checkpoint(network: VideoNetwork) -> dict[str, Any]:
         "feature_dim": network.feature_dim,
         "network": {k: v.detach().clone() for k, v in network.state_dict().items()},
     }
+    kernel = getattr(network.backbone, "fusion_kernel", None)
+    if kernel is not None:
+        out["fusion_kernel"] = int(kernel)
+    return out
 
 
 def network_from_checkpoint(
     checkpoint: Mapping[str, Any], *, dropout: float = 0.5, source: str = "checkpoint"
 ):
-    """Build the network an ego_cl checkpoint describes and load its weights (head included).
+    """Build the network an ego_cl checkpoint describes and load its weights (head included; a
+    SlowFast gets the fusion kernel its weights were trained with).
 
     Raises:
         CheckpointFormatError: Not an ego_cl checkpoint (other layouts do not say which
@@ -302,6 +350,7 @@ def network_from_checkpoint(
         kind, n_verbs, n_nouns = checkpoint["kind"], checkpoint["n_verbs"], checkpoint["n_nouns"]
     except KeyError as exc:
         raise CheckpointFormatError(f"{source}: ego_cl checkpoint lacks {exc.args[0]!r}") from None
-    network = build_network(kind, n_verbs=n_verbs, n_nouns=n_nouns, dropout=dropout)
+    kernel = fusion_kernel_of(checkpoint["network"]) if "slowfast" in str(kind) else None
+    network = build_network(kind, n_verbs=n_verbs, n_nouns=n_nouns, dropout=dropout, fusion_kernel=kernel)
     load_network_state(network, checkpoint, source=source)
     return network

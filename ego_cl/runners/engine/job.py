@@ -2,13 +2,12 @@
 
 :func:`run_user_job` is the pool target (module level, picklable arguments). Inputs (split
 files, pretrain label sets, the pretrained network, the clip source) are loaded once per worker
-process by :func:`ego_cl.runners.inputs.load_inputs` and reused for its next users; each user
-gets a fresh copy of the network.
+process by :func:`ego_cl.runners.inputs.load_inputs` and reused for its next users; each user's
+learner trains its own copy of the network (learners never change the network they are given).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +40,8 @@ class UserJob:
         learner: The learner config of this job.
         user_dir: Where its results go.
         tb_dir: TensorBoard directory, or ``None``.
+        log_to: Run directories whose ``log.jsonl`` gets this job's events (a shared baseline
+            belongs to several runs).
     """
 
     cfg: StreamRunConfig
@@ -50,6 +51,7 @@ class UserJob:
     learner: LearnerConfig
     user_dir: str
     tb_dir: str | None
+    log_to: tuple[str, ...] = ()
 
 
 def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) -> dict[str, Any]:
@@ -57,7 +59,8 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
     udir = UserDir(Path(job.user_dir))
     if udir.is_done:
         return {**udir.read_json("summary.json"), "role": job.role, "skipped": True}
-    with structlog.contextvars.bound_contextvars(user_id=job.user_id, role=job.role):
+    routes = {"log_to": job.log_to} if job.log_to else {}
+    with structlog.contextvars.bound_contextvars(user_id=job.user_id, role=job.role, **routes):
         loaded = load_inputs(job.cfg, job.inputs)
         seed_everything(job.cfg.run.seed)
         parts = build_user_parts(
@@ -65,7 +68,7 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
             user_id=job.user_id,
             annotations=loaded.users[job.user_id],
             source=loaded.source,
-            network=copy.deepcopy(loaded.network),
+            network=loaded.network,  # the learner copies it
             pretrain_actions=loaded.pretrain_actions,
             seen_verbs=loaded.seen_verbs,
             seen_nouns=loaded.seen_nouns,
