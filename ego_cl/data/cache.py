@@ -17,7 +17,7 @@ from pathlib import Path
 from ego_cl.data.codec import av
 from ego_cl.data.video import VideoDecodeError, output_size
 
-__all__ = ["cache_dir_for", "cached_size", "resize_video"]
+__all__ = ["cache_dir_for", "cached_size", "resize_video", "stored_short_side"]
 
 
 def cache_dir_for(video_dir: str | Path, short_side: int) -> Path:
@@ -42,6 +42,16 @@ def cached_size(width: int, height: int, short_side: int) -> tuple[int, int]:
         return width - width % 2, height - height % 2
     w, h = output_size(width, height, short_side)
     return w + w % 2, h + h % 2
+
+
+def stored_short_side(path: str | Path) -> int | None:
+    """The short side in pixels of the first video stream of ``path`` (``None`` if unreadable)."""
+    try:
+        with av().open(str(path)) as container:
+            ctx = container.streams.video[0].codec_context
+            return min(ctx.width, ctx.height)
+    except (av().error.FFmpegError, IndexError):
+        return None
 
 
 def resize_video(

@@ -36,10 +36,17 @@ class DataConfig:
         split_dir: Directory with the user-split JSON files; ``None`` = ``<ego4d_root>/usersplits``,
             built with the split runner if absent.
         subset: Which evaluation users to stream: ``train`` or ``test``.
-        video_dir: Directory of ``<clip_uid>.mp4`` files; ``None`` = ``<ego4d_root>/v1/clips``.
-        use_cache: Read the resized-clip cache when present.
-        cache_short_side: Short side in pixels of the resized-clip cache.
-        skip_missing_videos: Drop annotations whose video is missing instead of failing up front.
+        video_dir: Directory of ``<clip_uid>.mp4`` files; ``None`` = found in the root
+            (``<version>/clips``, see :mod:`ego_cl.data.layout`).
+        annotations_dir: Directory with ``fho_lta_train.json``; ``None`` = found in the root
+            (``v1/annotations`` or ``v2/annotations``, whichever exists).
+        use_cache: Read a clip from the resized-clip cache when an up-to-date copy is there.
+        cache_short_side: Short side in pixels of the resized-clip cache (selects
+            ``<video_dir>_resized_<side>``, or ``<video_dir>_resized`` when its videos have that side).
+        skip_missing_videos: Drop annotations whose video is missing (reported per user) instead
+            of failing up front.
+        allow_outside_symlinks: Read ``<clip_uid>.mp4`` symlinks that lead outside the video
+            directory (a symlinked video directory itself is always fine).
         split: How to build the split when it is absent.
     """
 
@@ -47,9 +54,11 @@ class DataConfig:
     split_dir: str | None = None
     subset: Literal["train", "test"] = "test"
     video_dir: str | None = None
+    annotations_dir: str | None = None
     use_cache: bool = True
     cache_short_side: int = attrs.field(default=320, validator=attrs.validators.ge(16))
     skip_missing_videos: bool = False
+    allow_outside_symlinks: bool = False
     split: SplitConfig = SplitConfig()
 
 

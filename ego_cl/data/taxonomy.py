@@ -74,15 +74,22 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
 
 
 def find_taxonomy(
-    ego4d_root: str | Path, infer_from: Iterable[ActionAnnotation] | None = None
+    ego4d_root: str | Path,
+    infer_from: Iterable[ActionAnnotation] | None = None,
+    *,
+    annotations_dir: str | Path | None = None,
 ) -> Taxonomy | None:
-    """The taxonomy of an Ego4D root: its :data:`TAXONOMY_FILE` when present, else inferred from
-    ``infer_from`` (``None`` when there is no file and nothing to infer from).
+    """The taxonomy of an Ego4D root: its :data:`TAXONOMY_FILE` (``fho_lta_taxonomy.json`` in
+    ``annotations_dir`` when given) when present, else inferred from ``infer_from`` (``None`` when
+    there is no file and nothing to infer from).
 
     Raises:
         AnnotationError: The taxonomy file is malformed.
     """
-    path = Path(ego4d_root) / TAXONOMY_FILE
+    if annotations_dir is not None:
+        path = Path(annotations_dir) / Path(TAXONOMY_FILE).name
+    else:
+        path = Path(ego4d_root) / TAXONOMY_FILE
     if path.is_file():
         return load_taxonomy(path)
     return None if infer_from is None else infer_taxonomy(infer_from)

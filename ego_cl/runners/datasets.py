@@ -23,6 +23,7 @@ import structlog
 
 from ego_cl.data.cache import cache_dir_for, resize_video
 from ego_cl.data.config import SyntheticConfig
+from ego_cl.data.layout import find_layout
 from ego_cl.data.records import load_lta_file, load_metadata
 from ego_cl.data.split import UserSplitResult, build_user_split
 from ego_cl.data.synthetic import dataset_files, plan_dataset
@@ -140,21 +141,21 @@ def write_user_split(
     n_eval: int = 50,
     n_train: int = 10,
     seed: int = 0,
+    annotations_dir: str | Path | None = None,
 ) -> UserSplitResult:
     """Build the split of ``ego4d_root`` and write its files into ``out_dir``.
 
+    The annotation folder (``v1/annotations`` or ``v2/annotations``) is found as
+    :func:`ego_cl.data.layout.find_layout` says, or given as ``annotations_dir``.
+
     Raises:
-        InputError: Malformed input files (all problems of a file at once) or an impossible split.
+        InputError: Malformed input files (all problems of a file at once), an unrecognised
+            layout, or an impossible split.
     """
-    root = Path(ego4d_root)
-    taxonomy = find_taxonomy(root)
-    metadata = load_metadata(root / "ego4d.json")
-    records = [
-        load_lta_file(root / "v1/annotations/fho_lta_train.json", taxonomy=taxonomy, metadata=metadata)
-    ]
-    val_path = root / "v1/annotations/fho_lta_val.json"
-    if val_path.is_file():
-        records.append(load_lta_file(val_path, taxonomy=taxonomy, metadata=metadata))
+    layout = find_layout(ego4d_root, annotations_dir=annotations_dir, video_dir=ego4d_root)
+    taxonomy = find_taxonomy(layout.root, annotations_dir=layout.annotations_dir)
+    metadata = load_metadata(layout.metadata)
+    records = [load_lta_file(path, taxonomy=taxonomy, metadata=metadata) for path in layout.lta_files]
     result = build_user_split(records, criterion=criterion, n_eval=n_eval, n_train=n_train, seed=seed)
     out = Path(out_dir)
     for name, document in result.documents.items():

@@ -10,6 +10,9 @@
 - :func:`load_inputs` loads the split files, the taxonomy, the pretrain label sets, the
   pretrained network and the clip source (cached per process); :func:`build_stream` orders one
   user's annotations into the stream a run reads.
+- Every command that decodes gets its clips from :func:`make_source`: the data layer's
+  :class:`~ego_cl.data.source.Ego4dSource` (path-safety check, missing-video policy, the resized
+  cache when ``data.use_cache``; the Ego4D layout from :mod:`ego_cl.data.layout`).
 """
 
 from __future__ import annotations
@@ -18,22 +21,24 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 import structlog
 import torch
 
+from ego_cl.data.cache import stored_short_side
 from ego_cl.data.config import DataConfig
+from ego_cl.data.layout import find_cache_dir, find_layout
+from ego_cl.data.source import Ego4dSource, FrameOrigin
 from ego_cl.data.taxonomy import find_taxonomy
 from ego_cl.data.usersplit import (
     PRETRAIN_SPLIT,
+    UserSplit,
     find_split_file,
     load_user_split,
     pretrain_action_set,
     seen_labels,
 )
-from ego_cl.data.video import ClipReader
 from ego_cl.protocols import StreamSource
 from ego_cl.runners.checkpoint_io import load_network
 from ego_cl.runners.config import StreamRunConfig
@@ -44,12 +49,14 @@ from ego_cl.streams.stream import UserStream
 from ego_cl.types import Action, ActionAnnotation, InputError, UserId
 
 __all__ = [
+    "DataPaths",
     "DefaultCheckpoint",
     "Inputs",
     "PretrainLabels",
     "RunInputs",
     "build_stream",
     "data_paths",
+    "find_data",
     "ego_cl_home",
     "load_inputs",
     "load_pretrain_labels",
@@ -73,12 +80,16 @@ class Inputs:
         split_dir: Directory with the user-split files.
         video_dir: Directory of ``<clip_uid>.mp4`` files.
         checkpoint: The pretrained population checkpoint.
+        annotations_dir: Directory of the LTA annotations (taxonomy file).
+        cache_dir: The resized-clip cache read (``None``: ``data.use_cache`` off or no cache).
     """
 
     ego4d_root: str
     split_dir: str
     video_dir: str
     checkpoint: str
+    annotations_dir: str | None = None
+    cache_dir: str | None = None
 
 
 def ego_cl_home() -> Path:
@@ -86,28 +97,66 @@ def ego_cl_home() -> Path:
     return Path(os.environ.get("EGO_CL_HOME") or Path.home() / ".cache" / "ego_cl")
 
 
-def data_paths(data: DataConfig, *, home: str | Path | None = None) -> tuple[Path, Path, Path]:
-    """``(ego4d_root, split_dir, video_dir)``; generates the synthetic data / the split when absent.
+@attrs.frozen(kw_only=True)
+class DataPaths:
+    """Where a run's data is (see :func:`find_data`).
+
+    Attributes:
+        root: The Ego4D root.
+        split_dir: Directory with the user-split files.
+        video_dir: Directory of ``<clip_uid>.mp4`` files.
+        annotations_dir: Directory of the LTA annotations.
+        cache_dir: The resized-clip cache (``None``: ``data.use_cache`` off, or none found).
+    """
+
+    root: Path
+    split_dir: Path
+    video_dir: Path
+    annotations_dir: Path
+    cache_dir: Path | None
+
+
+def find_data(data: DataConfig, *, home: str | Path | None = None) -> DataPaths:
+    """The data a config names; generates the synthetic data / the user split when absent.
 
     Raises:
-        InputError: ``data.ego4d_root`` does not exist or has no ``ego4d.json``.
+        InputError: ``data.ego4d_root`` is missing or not an Ego4D layout (the message lists what
+            was found and what was expected).
     """
     if data.ego4d_root is None:
         root, split_dir = ensure_default_dataset(Path(home) if home else ego_cl_home())
     else:
         root = Path(data.ego4d_root)
-        if not (root / "ego4d.json").is_file():
-            what = "does not exist" if not root.exists() else "has no ego4d.json"
-            raise InputError(f"data.ego4d_root: {root} {what} (expected an Ego4D download directory)")
         split_dir = Path(data.split_dir) if data.split_dir else root / "usersplits"
-        if not list(split_dir.glob("ego4d_LTA_*_usersplit_*users.json")):
-            s = data.split
-            log.info("user_split_missing_building", split_dir=str(split_dir))
-            write_user_split(
-                root, split_dir, criterion=s.criterion, n_eval=s.n_eval, n_train=s.n_train, seed=s.seed
-            )
-    video_dir = Path(data.video_dir) if data.video_dir else root / "v1" / "clips"
-    return root, split_dir, video_dir
+    layout = find_layout(root, annotations_dir=data.annotations_dir, video_dir=data.video_dir)
+    if data.ego4d_root is not None and not list(split_dir.glob("ego4d_LTA_*_usersplit_*users.json")):
+        s = data.split
+        log.info("user_split_missing_building", split_dir=str(split_dir))
+        write_user_split(
+            root,
+            split_dir,
+            criterion=s.criterion,
+            n_eval=s.n_eval,
+            n_train=s.n_train,
+            seed=s.seed,
+            annotations_dir=layout.annotations_dir,
+        )
+    cache = (
+        find_cache_dir(layout.video_dir, data.cache_short_side, stored_short_side) if data.use_cache else None
+    )
+    return DataPaths(
+        root=root,
+        split_dir=split_dir,
+        video_dir=layout.video_dir,
+        annotations_dir=layout.annotations_dir,
+        cache_dir=cache,
+    )
+
+
+def data_paths(data: DataConfig, *, home: str | Path | None = None) -> tuple[Path, Path, Path]:
+    """``(ego4d_root, split_dir, video_dir)`` of :func:`find_data`."""
+    found = find_data(data, home=home)
+    return found.root, found.split_dir, found.video_dir
 
 
 def resolve_inputs(cfg: StreamRunConfig, *, default_checkpoint: DefaultCheckpoint | None = None) -> Inputs:
@@ -120,16 +169,21 @@ def resolve_inputs(cfg: StreamRunConfig, *, default_checkpoint: DefaultCheckpoin
     Raises:
         InputError: The data root or checkpoint does not exist, or no checkpoint is given.
     """
-    root, split_dir, video_dir = data_paths(cfg.data, home=ego_cl_home())
+    found = find_data(cfg.data, home=ego_cl_home())
     checkpoint = cfg.model.checkpoint
     if checkpoint is None:
         if default_checkpoint is None:
             raise InputError("model.checkpoint: not set (give the pretrained population checkpoint)")
-        checkpoint = str(default_checkpoint(Path(root), Path(split_dir)))
+        checkpoint = str(default_checkpoint(found.root, found.split_dir))
     if not Path(checkpoint).is_file():
         raise InputError(f"model.checkpoint: {checkpoint} does not exist")
     return Inputs(
-        ego4d_root=str(root), split_dir=str(split_dir), video_dir=str(video_dir), checkpoint=checkpoint
+        ego4d_root=str(found.root),
+        split_dir=str(found.split_dir),
+        video_dir=str(found.video_dir),
+        checkpoint=checkpoint,
+        annotations_dir=str(found.annotations_dir),
+        cache_dir=str(found.cache_dir) if found.cache_dir is not None else None,
     )
 
 
@@ -141,6 +195,7 @@ def pin_inputs(cfg: StreamRunConfig, inputs: Inputs) -> StreamRunConfig:
         ego4d_root=str(Path(inputs.ego4d_root).resolve()),
         split_dir=str(Path(inputs.split_dir).resolve()),
         video_dir=str(Path(inputs.video_dir).resolve()),
+        annotations_dir=str(Path(inputs.annotations_dir).resolve()) if inputs.annotations_dir else None,
     )
     model = attrs.evolve(cfg.model, checkpoint=str(Path(inputs.checkpoint).resolve()))
     return attrs.evolve(cfg, data=data, model=model)
@@ -183,6 +238,8 @@ class RunInputs:
         seen_nouns: Noun labels seen in pretraining.
         network: The pretrained network (copy it before training).
         source: The clip source (picklable before first read).
+        frames: Where the source's frames come from (cache / source clip counts).
+        dropped: User id -> annotations dropped for missing videos (``data.skip_missing_videos``).
     """
 
     users: Mapping[UserId, Sequence[ActionAnnotation]]
@@ -191,66 +248,73 @@ class RunInputs:
     seen_nouns: frozenset[int]
     network: torch.nn.Module
     source: StreamSource
-
-
-SourceFactory = Callable[[Inputs, Mapping[UserId, Sequence[ActionAnnotation]], int | None], StreamSource]
-
-
-class ClipDirSource:
-    """A :class:`~ego_cl.protocols.StreamSource` over split annotations and a clip directory.
-
-    Args:
-        users: User id → annotations (from the split file).
-        video_dir: Directory of ``<clip_uid>.mp4`` files.
-        short_side: Decode-time resize of the shorter side in pixels (``None`` = native).
-    """
-
-    def __init__(
-        self, users: Mapping[UserId, Sequence[ActionAnnotation]], video_dir: str, short_side: int | None
-    ):
-        self._users = {u: tuple(a) for u, a in users.items()}
-        self.video_dir = Path(video_dir)
-        self.reader = ClipReader(short_side=short_side, thread_count=1)
-
-    def users(self) -> Sequence[UserId]:
-        return tuple(self._users)
-
-    def annotations(self, user_id: UserId) -> Sequence[ActionAnnotation]:
-        return self._users[user_id]
-
-    def read_clip(self, clip_uid: str, span: Any, n_frames: int) -> torch.Tensor:
-        return torch.from_numpy(self.reader.read(self.video_dir / f"{clip_uid}.mp4", span, n_frames))
+    frames: FrameOrigin
+    dropped: Mapping[UserId, int] = attrs.field(factory=dict)
 
 
 def make_source(
-    inputs: Inputs, users: Mapping[UserId, Sequence[ActionAnnotation]], short_side: int | None = None
-) -> StreamSource:
-    """The clip source of a run's users."""
-    return ClipDirSource(users, inputs.video_dir, short_side)
+    data: DataConfig,
+    split: str | Path | UserSplit,
+    *,
+    video_dir: str | Path,
+    cache_dir: str | Path | None,
+    users: Sequence[UserId] | None = None,
+    short_side: int | None = None,
+) -> Ego4dSource:
+    """The one clip source of every command that decodes (stream, baseline, pretraining,
+    hindsight, summarize): path-safety check, ``data.skip_missing_videos``, the resized cache at
+    ``cache_dir`` (``None`` = decode the source), one decoder thread per reader."""
+    return Ego4dSource(
+        split_file=split,
+        video_dir=video_dir,
+        cache_dir=cache_dir,
+        cache_short_side=data.cache_short_side,
+        users=users,
+        skip_missing_videos=data.skip_missing_videos,
+        allow_outside_symlinks=data.allow_outside_symlinks,
+        short_side=short_side,
+        thread_count=1,
+    )
 
 
 @functools.lru_cache(maxsize=2)
-def load_inputs(cfg: StreamRunConfig, inputs: Inputs, make: SourceFactory = make_source) -> RunInputs:
+def load_inputs(cfg: StreamRunConfig, inputs: Inputs) -> RunInputs:
     """Load split files, pretrain label sets, the network and the source (cached per process).
 
+    ``users`` holds each user's annotations whose videos exist (``data.skip_missing_videos``
+    drops the others before any stream is built; the source logs how many per user).
+
     Raises:
-        InputError: A missing or malformed file, or a checkpoint that does not fit.
+        InputError: A missing or malformed file, an unsafe clip path, missing videos, or a
+            checkpoint that does not fit.
     """
     split = load_user_split(find_split_file(inputs.split_dir, cfg.data.subset))
     pretrain = load_user_split(find_split_file(inputs.split_dir, PRETRAIN_SPLIT))
-    users = dict(split.users)
     if cfg.run.users is not None:
-        unknown = sorted(set(cfg.run.users) - set(users))
+        unknown = sorted(set(cfg.run.users) - set(split.users))
         if unknown:
             raise InputError(f"run.users: {unknown} not in the {cfg.data.subset} split ({split.path})")
-        users = {u: users[u] for u in cfg.run.users}
-    taxonomy = find_taxonomy(inputs.ego4d_root, infer_from=[*split.annotations(), *pretrain.annotations()])
+    source = make_source(
+        cfg.data,
+        split,
+        video_dir=inputs.video_dir,
+        cache_dir=inputs.cache_dir,
+        users=cfg.run.users,
+        short_side=cfg.stream.side_px,
+    )
+    users = {u: source.annotations(u) for u in source.users()}
+    taxonomy = find_taxonomy(
+        inputs.ego4d_root,
+        infer_from=[*split.annotations(), *pretrain.annotations()],
+        annotations_dir=inputs.annotations_dir,
+    )
     network = load_network(
         inputs.checkpoint,
         kind=cfg.model.kind,
         n_verbs=taxonomy.n_verbs,
         n_nouns=taxonomy.n_nouns,
         dropout=cfg.model.dropout,
+        fusion_kernel=cfg.model.fusion_kernel,
     )
     labels = load_pretrain_labels(inputs.split_dir)
     return RunInputs(
@@ -259,7 +323,9 @@ def load_inputs(cfg: StreamRunConfig, inputs: Inputs, make: SourceFactory = make
         seen_verbs=labels.verbs,
         seen_nouns=labels.nouns,
         network=network,
-        source=make(inputs, users, cfg.stream.side_px),
+        source=source,
+        frames=source.frames,
+        dropped={u: source.dropped[u] for u in users},
     )
 
 

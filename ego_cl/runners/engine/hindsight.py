@@ -129,7 +129,7 @@ def check_same_inputs(run_dir: Path, cfg: StreamRunConfig, inputs: Inputs) -> No
     used = {p.resolve().parent.name for p in links if p.is_symlink()}
     if not used:
         return
-    now = baseline_key(cfg, inputs, baseline_learner(cfg))
+    now = baseline_key(cfg, inputs, baseline_learner(cfg), load_inputs(cfg, inputs).frames)
     if now not in used:
         raise InputError(
             f"{run_dir}: its inputs resolved to baseline key(s) {sorted(used)}, now to {now} "

@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 import structlog
 
+from ego_cl.data.source import FrameOrigin
 from ego_cl.runners.config import StreamRunConfig, converter, dump_yaml, load_config
 from ego_cl.runners.engine.build import baseline_learner
 from ego_cl.runners.engine.job import UserJob
@@ -43,6 +44,7 @@ class RunPlan:
         jobs: Pool jobs (method users, then baseline users not yet cached).
         users: Evaluation user ids.
         baseline_dirs: User id → baseline result directory (``None`` without baseline).
+        frames: Where the frames come from (``FrameOrigin`` fields plus ``describe``).
     """
 
     run_dir: Path
@@ -50,6 +52,7 @@ class RunPlan:
     jobs: tuple[Job, ...]
     users: tuple[str, ...]
     baseline_dirs: dict[str, Path] | None
+    frames: dict | None = None
 
 
 def prepare_run_dir(
@@ -76,8 +79,10 @@ def _file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def baseline_key(cfg: StreamRunConfig, inputs: Inputs, learner) -> str:
-    """Cache key of the frozen baseline: checkpoint bytes, split files, stream/model/metric config.
+def baseline_key(cfg: StreamRunConfig, inputs: Inputs, learner, frames: FrameOrigin | None = None) -> str:
+    """Cache key of the frozen baseline: checkpoint bytes, split files, stream/model/metric config,
+    and what the frames are decoded from (``frames``: the resized cache and which clips it covers,
+    or the source), so a baseline decoded from the source is not reused for a run on the cache.
 
     Runtime-only settings (decode workers, prefetch, cache size, pool) do not change the key.
     """
@@ -94,24 +99,14 @@ def baseline_key(cfg: StreamRunConfig, inputs: Inputs, learner) -> str:
         "learner": converter.unstructure(learner),
         "seed": cfg.run.seed,
     }
+    if frames is not None and frames.n_cache:
+        identity["frames"] = {
+            "cache_dir": str(Path(frames.cache_dir or "").resolve()),
+            "short_side": frames.cache_short_side,
+            "cached": frames.cached_digest,
+        }
     text = repr(sorted(identity.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _check_videos(users, video_dir: str) -> None:
-    missing = sorted(
-        {
-            f"{a.clip_uid}.mp4 (user {u})"
-            for u, anns in users.items()
-            for a in anns
-            if not (Path(video_dir) / f"{a.clip_uid}.mp4").is_file()
-        }
-    )
-    if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise InputError(
-            f"split does not match the videos in {video_dir}: missing {', '.join(missing[:5])}{more}"
-        )
 
 
 def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
@@ -121,8 +116,6 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
         InputError: Bad split, missing videos (unless ``data.skip_missing_videos``), bad checkpoint.
     """
     loaded = load_inputs(cfg, inputs)
-    if not cfg.data.skip_missing_videos:
-        _check_videos(loaded.users, inputs.video_dir)
     users = tuple(loaded.users)
     run = RunDir(run_dir)
     jobs = []
@@ -140,7 +133,7 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
     baseline_dirs = None
     if cfg.run.baseline:
         learner = baseline_learner(cfg)
-        key = baseline_key(cfg, inputs, learner)
+        key = baseline_key(cfg, inputs, learner, loaded.frames)
         cache = Path(cfg.run.baseline_cache or Path(cfg.run.out_dir) / "baseline-cache") / key
         baseline_dirs = {}
         for uid in users:
@@ -159,7 +152,12 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
                 tb_dir=None,
             )
             jobs.append(Job(key=f"baseline/{key}/{uid}", size=len(loaded.users[uid]), payload=payload))
-    return RunPlan(run_dir=run_dir, cfg=cfg, jobs=tuple(jobs), users=users, baseline_dirs=baseline_dirs)
+    frames = {**attrs.asdict(loaded.frames), "describe": loaded.frames.describe()}
+    frames["skipped_missing"] = {u: n for u, n in loaded.dropped.items() if n}
+    log.info("frames_from", run_dir=str(run_dir), frames=frames["describe"], cache_dir=inputs.cache_dir)
+    return RunPlan(
+        run_dir=run_dir, cfg=cfg, jobs=tuple(jobs), users=users, baseline_dirs=baseline_dirs, frames=frames
+    )
 
 
 def _link(link: Path, target: Path) -> None:

@@ -52,6 +52,7 @@ def summarize(plan: RunPlan, failed: Mapping[str, Outcome]) -> dict[str, Any]:
         "n_done": len(done),
         "failed": sorted(k for k in failed if _mine(k, plan)),
         "oag": aggregate,
+        "frames": plan.frames,
         "users": {
             u: {"metrics": method[u], "baseline": baseline.get(u), "oag": gains.get(u)} for u in plan.users
         },

@@ -2,8 +2,9 @@
 
 :func:`resolve_data` turns a :class:`~ego_cl.data.config.DataConfig` into :class:`PretrainData`:
 the pretraining users' split (:data:`~ego_cl.data.usersplit.PRETRAIN_SPLIT`) trains, the ``train``
-users' split validates; the paths come from :func:`ego_cl.runners.inputs.data_paths` (without
-``ego4d_root`` the embedded synthetic dataset, generated once under ``$EGO_CL_HOME``).
+users' split validates; the paths come from :func:`ego_cl.runners.inputs.find_data` (without
+``ego4d_root`` the embedded synthetic dataset, generated once under ``$EGO_CL_HOME``) and the clips
+from :func:`ego_cl.runners.inputs.make_source` (path safety, missing videos, the resized cache).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import structlog
 from ego_cl.data.config import DataConfig
 from ego_cl.data.source import Ego4dSource
 from ego_cl.data.taxonomy import find_taxonomy
-from ego_cl.data.usersplit import PRETRAIN_SPLIT, TRAIN_SPLIT, find_split_file
+from ego_cl.data.usersplit import PRETRAIN_SPLIT, TRAIN_SPLIT, find_split_file, load_user_split
 from ego_cl.protocols import StreamSource
-from ego_cl.runners.inputs import data_paths
+from ego_cl.runners.inputs import find_data, make_source
 from ego_cl.types import ActionAnnotation
 
 __all__ = ["PretrainData", "resolve_data"]
@@ -61,25 +62,30 @@ def resolve_data(
     Raises:
         InputError: Missing or malformed files (all problems listed).
     """
-    root, split_dir, video_dir = data_paths(data, home=home)
-    train_file = find_split_file(split_dir, PRETRAIN_SPLIT)
-    val_file = find_split_file(split_dir, TRAIN_SPLIT)
-    taxonomy = find_taxonomy(root)
+    found = find_data(data, home=home)
+    train_file = find_split_file(found.split_dir, PRETRAIN_SPLIT)
+    val_file = find_split_file(found.split_dir, TRAIN_SPLIT)
+    taxonomy = find_taxonomy(found.root, annotations_dir=found.annotations_dir)
     sources = [
-        Ego4dSource(
-            split_file=path,
-            video_dir=video_dir,
-            taxonomy=taxonomy,
-            skip_missing_videos=data.skip_missing_videos,
+        make_source(
+            data,
+            load_user_split(path, taxonomy=taxonomy),
+            video_dir=found.video_dir,
+            cache_dir=found.cache_dir,
             short_side=short_side,
-            thread_count=1,
         )
         for path in (train_file, val_file)
     ]
+    log.info("frames_from", train=sources[0].frames.describe(), val=sources[1].frames.describe())
     train = [a for u in sources[0].users() for a in sources[0].annotations(u)]
     val = [a for u in sources[1].users() for a in sources[1].annotations(u)]
-    taxonomy = find_taxonomy(root, infer_from=[*train, *val])  # the file, else inferred from both splits
-    digest = hashlib.sha256(train_file.read_bytes() + val_file.read_bytes()).hexdigest()[:12]
+    taxonomy = find_taxonomy(
+        found.root, infer_from=[*train, *val], annotations_dir=found.annotations_dir
+    )  # the file, else inferred from both splits
+    identity = train_file.read_bytes() + val_file.read_bytes()
+    if found.cache_dir is not None:  # frames from the cache are other frames: another model
+        identity += repr([src.frames for src in sources]).encode()
+    digest = hashlib.sha256(identity).hexdigest()[:12]
     return PretrainData(
         source=_TwoSplits(sources[0], sources[1]),
         train=train,
