@@ -1,4 +1,8 @@
-"""A tiny labelled stream (2 frames x 16 x 16 clips) and a seeded tiny3d network for learner tests."""
+"""A tiny labelled stream (2 frames x 16 x 16 clips) and a seeded tiny3d network for learner tests.
+
+``TinyStream.gate`` is the runner's guarded fetch over the stream: a learner built with
+``stream.gate.fetch`` may fetch only positions of batches passed to :func:`learn` before.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import pytest
 import torch
 
 from ego_cl.learners.networks.builders import build_network
+from ego_cl.runners.engine.label_gate import LabelGate
 from ego_cl.types import Batch, Target
 
 N_VERBS, N_NOUNS = 5, 7
@@ -25,6 +30,7 @@ class TinyStream:
         self.label_sets = [[(int(v), int(n))] for v, n in zip(verbs, nouns)]
         self.label_sets[5] = [*self.label_sets[5], (1, 2)]  # one multi-label sample
         self.fetched: list[list[int]] = []
+        self.gate = LabelGate(self.fetch)
 
     def batch(self, start: int, size: int = BATCH) -> Batch:
         return self.fetch(list(range(start, start + size)))
@@ -40,6 +46,12 @@ class TinyStream:
             clips=self.clips[indices].clone(),
             target=Target.from_label_sets([self.label_sets[i] for i in indices]),
         )
+
+
+def learn(learner, stream: TinyStream, batch: Batch):
+    """``learner.learn(batch)`` the way the online loop calls it: the gate opens to the batch's end first."""
+    stream.gate.show(batch)
+    return learner.learn(batch)
 
 
 def tiny_network(seed: int = 0, dropout: float = 0.5):

@@ -28,7 +28,9 @@ from ego_cl.learners.lwf import LwfConfig, LwFLearner
 from ego_cl.learners.registry import LEARNERS
 from ego_cl.learners.replay import ReplayConfig, ReplayLearner
 from ego_cl.protocols import Learner
-from tests.learners.conftest import N_NOUNS, N_VERBS, assert_same_state, roundtrip, tiny_network
+from ego_cl.runners.engine.loop import online_loop
+from ego_cl.types import LabelLeakError
+from tests.learners.conftest import N_NOUNS, N_VERBS, assert_same_state, learn, roundtrip, tiny_network
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -50,7 +52,7 @@ def _finetune(stream, seed, mask_unseen="pretrain", **kw):
 
 def _replay(stream, seed, **kw):
     config = ReplayConfig(**{"lr": 0.05, "capacity": 6, **kw})
-    return ReplayLearner(tiny_network(seed), config, fetch=stream.fetch, context=_ctx(seed))
+    return ReplayLearner(tiny_network(seed), config, fetch=stream.gate.fetch, context=_ctx(seed))
 
 
 FACTORIES = {
@@ -79,10 +81,13 @@ FACTORIES = {
     ),
     "lwf": lambda s, seed: LwFLearner(tiny_network(seed), LwfConfig(lr=0.05), context=_ctx(seed)),
     "er_ace": lambda s, seed: ERACELearner(
-        tiny_network(seed), ErAceConfig(lr=0.05, capacity=6), fetch=s.fetch, context=_ctx(seed)
+        tiny_network(seed), ErAceConfig(lr=0.05, capacity=6), fetch=s.gate.fetch, context=_ctx(seed)
     ),
     "derpp": lambda s, seed: DERppLearner(
-        tiny_network(seed), DerppConfig(lr=0.05, capacity=6, k_updates=2), fetch=s.fetch, context=_ctx(seed)
+        tiny_network(seed),
+        DerppConfig(lr=0.05, capacity=6, k_updates=2),
+        fetch=s.gate.fetch,
+        context=_ctx(seed),
     ),
     "feature_replay": lambda s, seed: FeatureReplayLearner(
         tiny_network(seed),
@@ -103,7 +108,7 @@ KINDS = sorted(FACTORIES)
 def _warm(learner, stream, n=2):
     for batch in stream.batches(n):
         learner.predict(batch.without_labels())
-        learner.learn(batch)
+        learn(learner, stream, batch)
     return learner
 
 
@@ -145,8 +150,8 @@ def test_inputs_are_not_mutated(kind, stream):
     batch = stream.batch(4)
     copies = (batch.indices.clone(), batch.clips.clone(), batch.target.actions.clone())
     learner.predict(batch.without_labels())
-    learner.learn(batch)
-    learner.learn(batch)
+    learn(learner, stream, batch)
+    learn(learner, stream, batch)
     assert torch.equal(batch.indices, copies[0])
     assert torch.equal(batch.clips, copies[1])
     assert torch.equal(batch.target.actions, copies[2])
@@ -161,7 +166,7 @@ def test_state_roundtrip_gives_identical_predictions_and_next_update(kind, strea
     a, b = learner.predict(batch.without_labels()), fresh.predict(batch.without_labels())
     assert torch.equal(a.verb_logits, b.verb_logits)
     assert torch.equal(a.noun_logits, b.noun_logits)
-    assert learner.learn(batch) == fresh.learn(batch)
+    assert learn(learner, stream, batch) == learn(fresh, stream, batch)
     assert_same_state(_snapshot(learner), _snapshot(fresh))
     c, d = (
         learner.predict(stream.batch(16).without_labels()),
@@ -187,7 +192,7 @@ def test_learning_a_repeated_batch_lowers_its_loss(kind, stream):
 
     before = loss()
     for _ in range(5):
-        learner.learn(batch)
+        learn(learner, stream, batch)
     assert loss() < before
 
 
@@ -206,8 +211,42 @@ def test_predict_leaves_the_global_rng_alone(stream):
     learner = _warm(FACTORIES["finetune_upstream"](stream, 0), stream)
     state = torch.get_rng_state()
     learner.predict(stream.batch(8).without_labels())
-    learner.learn(stream.batch(8))
+    learn(learner, stream, stream.batch(8))
     assert torch.equal(state, torch.get_rng_state())
+
+
+class _NoMetrics:
+    def update(self, prediction, batch):
+        pass
+
+
+def _index_log(prediction, batch, step):
+    return {"index": prediction.indices.tolist(), "step": [step] * len(batch)}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_runs_in_the_online_loop_with_the_guarded_fetch(kind, stream):
+    learner = FACTORIES[kind](stream, 0)
+    batches = stream.batches(6)
+    records = list(
+        online_loop(learner, batches, _NoMetrics(), log_columns=_index_log, gate=stream.gate, paranoid=True)
+    )
+    assert [r.log["index"] for r in records] == [b.indices.tolist() for b in batches]
+    assert stream.gate.shown_end == 24
+
+
+@pytest.mark.parametrize("kind", ["replay", "replay_fifo_upstream", "er_ace", "derpp"])
+def test_replay_learners_fetch_through_the_gate(kind, stream):
+    learner = _warm(FACTORIES[kind](stream, 0), stream, n=3)
+    stream.gate.shown_end = 4  # as if only batch 0 had been shown: memory draws beyond it must fail
+    batch = stream.batch(12)
+
+    def learn_five_times():
+        for _ in range(5):
+            learner.learn(batch)
+
+    with pytest.raises(LabelLeakError):
+        learn_five_times()
 
 
 def test_the_suite_covers_every_registered_kind():
@@ -221,7 +260,7 @@ def test_cuda_state_roundtrip(kind, stream):
         context = _ctx(seed, device="cuda")
         if kind == "derpp":
             return DERppLearner(
-                tiny_network(seed), DerppConfig(capacity=6), fetch=stream.fetch, context=context
+                tiny_network(seed), DerppConfig(capacity=6), fetch=stream.gate.fetch, context=context
             )
         config = FinetuneConfig(upstream_train_mode_predict=kind != "finetune")
         return FinetuneLearner(tiny_network(seed), config, context=context)
@@ -230,5 +269,5 @@ def test_cuda_state_roundtrip(kind, stream):
     fresh = on_cuda(1)
     fresh.load_state_dict(_snapshot(learner))
     batch = stream.batch(12)
-    assert learner.learn(batch) == fresh.learn(batch)
+    assert learn(learner, stream, batch) == learn(fresh, stream, batch)
     assert torch.equal(learner.predict(batch).verb_logits, fresh.predict(batch).verb_logits)

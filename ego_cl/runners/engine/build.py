@@ -20,6 +20,7 @@ from ego_cl.metrics.metric_set import MetricSet
 from ego_cl.metrics.prediction_log import prediction_log_columns
 from ego_cl.protocols import StreamSource
 from ego_cl.runners.config import StreamRunConfig
+from ego_cl.runners.engine.label_gate import LabelGate
 from ego_cl.runners.engine.loop import NearFuture, PastWindow
 from ego_cl.runners.engine.user import UserParts
 from ego_cl.runners.inputs import build_stream
@@ -103,9 +104,10 @@ def build_user_parts(
     def fetch(indices: Sequence[int]) -> Batch:
         return _to_device(loader.fetch(indices), device)
 
+    gate = LabelGate(fetch)  # the learner's fetch: only positions whose labels it was shown
     runtime = LearnerRuntime(
         network=network,
-        fetch=fetch,
+        fetch=gate.fetch,
         allowed_verbs=allowed_mask(seen_verbs, network.n_verbs),
         allowed_nouns=allowed_mask(seen_nouns, network.n_nouns),
         mask_unseen=cfg.model.mask_unseen,
@@ -132,6 +134,7 @@ def build_user_parts(
         n_samples=len(stream.samples),
         past=past,
         near_future=future,
+        gate=gate,
         learn_every=cfg.run.learn_every,
         time_budget_s=cfg.run.time_budget_s,
     )

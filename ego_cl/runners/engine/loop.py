@@ -10,7 +10,13 @@ Leak-proofing, in order of the calls for batch ``t``:
    :class:`~ego_cl.types.LabelLeakError` (or fails on ``target is None``).
 2. The prediction-log columns are computed from the prediction *before* ``learn`` runs, so
    nothing ``learn`` does can change what was logged.
-3. With ``paranoid=True`` the loop also checks that ``predict`` left ``state_dict()``
+3. Replay-style learners reach stored samples only through the runner's
+   :class:`~ego_cl.runners.engine.label_gate.LabelGate` (``gate``): the loop opens it to the end
+   of batch ``t`` right before ``learn(batch t)``, so during ``predict`` of batch ``t`` (and
+   ever) a fetch of batch ``t`` or a later position raises :class:`~ego_cl.types.LabelLeakError`.
+4. ``Prediction.indices`` must equal the batch's indices (the log's index column comes from
+   it); otherwise :class:`PredictionIndexError` fails the user.
+5. With ``paranoid=True`` the loop also checks that ``predict`` left ``state_dict()``
    unchanged and that ``learn`` did not rewrite the already returned prediction tensors;
    either raises :class:`~ego_cl.types.LabelLeakError`.
 """
@@ -25,13 +31,26 @@ import attrs
 import torch
 
 from ego_cl.protocols import Learner
+from ego_cl.runners.engine.label_gate import LabelGate
 from ego_cl.types import Batch, LabelLeakError, LearnStats, Prediction
 
-__all__ = ["LoopState", "NearFuture", "PastWindow", "StepRecord", "online_loop"]
+__all__ = [
+    "LoopState",
+    "NearFuture",
+    "PastWindow",
+    "PredictionIndexError",
+    "StepRecord",
+    "check_indices",
+    "online_loop",
+]
 
 LogColumns = Callable[[Prediction, Batch, int], Mapping[str, Sequence[Any]]]
 """``log_columns(prediction, labelled_batch, step)``: per-sample prediction-log columns (including
 ``step``), e.g. :func:`ego_cl.metrics.prediction_log.prediction_log_columns`."""
+
+
+class PredictionIndexError(RuntimeError):
+    """A learner returned a prediction whose ``indices`` differ from the batch it was given."""
 
 
 class Updatable(Protocol):
@@ -47,10 +66,14 @@ class LoopState:
     Attributes:
         next_step: Index of the next batch to process (the stream position).
         debt_s: Learning time spent beyond the per-batch budget (``time_budget_s`` mode).
+        shown_end: End (exclusive stream index) of the last batch given to ``learn``: the
+            learner's guarded fetch serves indices below it. ``None`` (a fresh start, or a
+            checkpoint written before this field existed): the first index of the next batch.
     """
 
     next_step: int = 0
     debt_s: float = 0.0
+    shown_end: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -121,6 +144,7 @@ def online_loop(
     past: PastWindow | None = None,
     near_future: NearFuture | None = None,
     paranoid: bool = False,
+    gate: LabelGate | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Iterator[StepRecord]:
     """Run predict → log → metrics → learn over ``batches`` (which start at ``state.next_step``).
@@ -140,15 +164,27 @@ def online_loop(
         near_future: Before each update, predict the samples ``offset`` ahead of the batch.
         paranoid: Also verify that ``predict`` changes no state and that ``learn`` does not
             rewrite returned predictions (slow: copies the state dict twice per batch).
+        gate: The guarded fetch handed to the learner; opened to each batch's end right before
+            ``learn`` (``None``: the learner has no fetch).
         clock: Seconds counter for the time budget (injectable for tests).
 
     Yields:
         One :class:`StepRecord` per batch.
+
+    Raises:
+        LabelLeakError: The learner read labels in ``predict`` or fetched a position it was not
+            shown (or, with ``paranoid``, changed state in ``predict`` / rewrote a prediction).
+        PredictionIndexError: ``Prediction.indices`` differ from the batch's indices.
     """
-    step, debt_s = state.next_step, state.debt_s
+    step, debt_s, shown_end = state.next_step, state.debt_s, state.shown_end
     for batch in batches:
+        if shown_end is None:  # resumed from a checkpoint without it: every earlier batch was logged
+            shown_end = int(batch.indices.min()) if len(batch) else 0
+        if gate is not None:
+            gate.shown_end = shown_end
         before = _snapshot(learner.state_dict()) if paranoid else None
         prediction = learner.predict(batch.without_labels())
+        check_indices(prediction, batch, f"batch {step}")
         if before is not None:
             _check_unchanged(before, learner.state_dict(), step)
         frozen_pred = _clone(prediction) if paranoid else None
@@ -160,6 +196,9 @@ def online_loop(
         learned = step % learn_every == 0 and debt_s <= 0.0
         stats: LearnStats = {}
         if learned:
+            shown_end = max(shown_end, int(batch.indices.max()) + 1) if len(batch) else shown_end
+            if gate is not None:
+                gate.show(batch)
             started = clock()
             stats = learner.learn(batch)
             if time_budget_s is not None:
@@ -176,7 +215,7 @@ def online_loop(
             stats=stats,
             learned=learned,
             past_log=past_log,
-            state=LoopState(next_step=step, debt_s=debt_s),
+            state=LoopState(next_step=step, debt_s=debt_s, shown_end=shown_end),
             future_log=future_log,
         )
 
@@ -210,10 +249,27 @@ def _predict_log(
     out: dict[str, list[Any]] = {}
     for i in range(0, len(indices), batch_size):
         chunk = fetch(indices[i : i + batch_size])
-        columns = log_columns(learner.predict(chunk.without_labels()), chunk, step)
+        prediction = learner.predict(chunk.without_labels())
+        check_indices(prediction, chunk, f"batch {step} (evaluation of other samples)")
+        columns = log_columns(prediction, chunk, step)
         for key, values in columns.items():
             out.setdefault(key, []).extend(values)
     return out
+
+
+def check_indices(prediction: Prediction, batch: Batch, where: str) -> None:
+    """Fail unless ``prediction.indices`` equal ``batch.indices`` (same values, same order).
+
+    Raises:
+        PredictionIndexError: Naming ``where`` and both index lists.
+    """
+    got = [int(i) for i in prediction.indices.reshape(-1).tolist()]
+    want = [int(i) for i in batch.indices.tolist()]
+    if got != want or tuple(prediction.indices.shape) != tuple(batch.indices.shape):
+        raise PredictionIndexError(
+            f"{where}: the learner's prediction is for stream indices {got[:8]}, the batch holds "
+            f"{want[:8]} (Prediction.indices must equal Batch.indices, in order)"
+        )
 
 
 def _snapshot(state: Any) -> Any:

@@ -23,6 +23,7 @@ import torch
 
 from ego_cl.metrics.near_future import near_future_metrics
 from ego_cl.protocols import Learner
+from ego_cl.runners.engine.label_gate import LabelGate
 from ego_cl.runners.engine.loop import LogColumns, LoopState, NearFuture, PastWindow, online_loop
 from ego_cl.runners.results import UserDir
 from ego_cl.types import Batch
@@ -57,6 +58,8 @@ class UserParts:
         n_samples: Stream length in samples.
         past: Past-window evaluation, or ``None``.
         near_future: Near-future evaluation, or ``None``.
+        gate: The guarded fetch the learner was built with (the loop opens it batch by batch),
+            or ``None`` when the learner has none.
         learn_every: Learn on every n-th batch only.
         time_budget_s: Per-batch learning time budget, or ``None``.
     """
@@ -69,6 +72,7 @@ class UserParts:
     n_samples: int
     past: PastWindow | None = None
     near_future: NearFuture | None = None
+    gate: LabelGate | None = None
     learn_every: int = 1
     time_budget_s: float | None = None
 
@@ -165,6 +169,7 @@ def stream_user(
         past=parts.past,
         near_future=parts.near_future,
         paranoid=paranoid,
+        gate=parts.gate,
     )
     for record in records:
         step = record.step

@@ -63,7 +63,7 @@ def test_predict_log_metric_learn_order_and_label_free_predict():
         expected += [("predict", start, True), ("metric", start, False), ("learn", start, False)]
     assert calls == expected
     assert [r.step for r in records] == [0, 1, 2]
-    assert records[-1].state == LoopState(next_step=3, debt_s=0.0)
+    assert records[-1].state == LoopState(next_step=3, debt_s=0.0, shown_end=12)
     assert [r.log["index"] for r in records] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
 
 
