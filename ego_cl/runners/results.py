@@ -9,9 +9,13 @@ Layout (DESIGN §6)::
         predictions-<first>-<end>.parquet   prediction-log parts (zstd), steps [first, end)
         past-<first>-<end>.parquet          past-window evaluation parts (if enabled)
         checkpoint/state.pt       latest resumable state (learner, metrics, RNG, position)
+        checkpoint/state.prev.pt  the one before (kept until the next is complete; fallback)
         metrics.json              final online metric values
         learner.pt                final learner state
         FAILED.json               error + traceback of a failed attempt (removed on success)
+        worker-stderr.log         the worker's stderr while it ran this user (kept if not empty)
+        .lock                     held (POSIX lock, with the pid) by the process writing the user
+                                  (removed once DONE)
         DONE                      written last
       baseline/<user_id>/...      the same for the frozen pretrained model
       hindsight/<model>/<stream>/ final models over whole streams (``<model>``: user or ``_pretrained``)
@@ -27,8 +31,12 @@ reader (or a resumed run) never sees a half-written file.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import io
 import json
+import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -37,18 +45,23 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import structlog
 
 from ego_cl.runners.checkpoint_io import read_checkpoint, write_checkpoint
-from ego_cl.runners.files import atomic_write_bytes, atomic_write_text
+from ego_cl.runners.files import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
+from ego_cl.types import InputError
 
 __all__ = [
     "PRETRAINED",
     "RunDir",
     "UserDir",
+    "UserDirBusyError",
     "override_slug",
     "run_dir_name",
     "safe_name",
 ]
+
+log = structlog.get_logger(__name__)
 
 PRETRAINED = "_pretrained"
 """Model id of the pretrained population model in ``hindsight/<model>/<stream>/``."""
@@ -174,6 +187,10 @@ class RunDir:
         return self.path / "tb" / safe_name(user_id)
 
 
+class UserDirBusyError(InputError):
+    """Another live process (e.g. an orphan of a killed run) is writing this user directory."""
+
+
 class UserDir:
     """One user's result directory (``users/<uid>`` or ``baseline/<uid>``).
 
@@ -233,17 +250,80 @@ class UserDir:
             if match and int(match["first"]) >= step:
                 path.unlink()
 
+    # ---- the writer's lock ----------------------------------------------------------------
+    @property
+    def stderr_log(self) -> Path:
+        """``worker-stderr.log``: a pool worker's stderr while it ran this user."""
+        return self.path / "worker-stderr.log"
+
+    @contextlib.contextmanager
+    def writing(self, wait_s: float = 30.0, poll_s: float = 0.2):
+        """Hold this directory's lock while writing it; clean temporaries a killed writer left.
+
+        The lock is a POSIX record lock on ``.lock`` (holding the pid): the kernel drops it when
+        the holding process dies, and decode workers forked by the holder do not inherit it. A
+        live holder (an orphan of a killed run still finishing its user) is waited for up to
+        ``wait_s`` seconds (orphans exit within about a second of their parent's death).
+
+        Raises:
+            UserDirBusyError: Another process still holds the lock after ``wait_s``.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait_s
+            while not _try_lock(fd):
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    raise UserDirBusyError(
+                        f"{self.path}: being written by process {holder} (a run that is still "
+                        "going, or its orphan); stop it, or wait and --resume again"
+                    )
+                time.sleep(poll_s)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            for tmp in remove_stale_temporaries(self.path):
+                log.info("stale_temporary_removed", path=str(tmp))
+            yield self
+        finally:
+            if self.is_done:  # later writers see DONE before they look for the lock
+                (self.path / ".lock").unlink(missing_ok=True)
+            os.close(fd)  # releases the lock
+
     # ---- checkpoints and final state ------------------------------------------------------
+    def _checkpoints(self) -> tuple[Path, Path, Path]:
+        """``state.pt``, the complete next one not yet renamed, the previous one."""
+        folder = self.path / "checkpoint"
+        return folder / "state.pt", folder / "state.next.pt", folder / "state.prev.pt"
+
     def save_checkpoint(self, state: Mapping[str, Any]) -> None:
-        """Atomically replace ``checkpoint/state.pt``."""
-        write_checkpoint(self.path / "checkpoint" / "state.pt", state)
+        """Replace ``checkpoint/state.pt``, keeping the previous one until the new one is whole.
+
+        The new state is written completely (``state.next.pt``, fsynced) before ``state.pt``
+        becomes ``state.prev.pt`` and the new file becomes ``state.pt``; at every instant a
+        complete checkpoint exists under one of the three names.
+        """
+        current, upcoming, previous = self._checkpoints()
+        write_checkpoint(upcoming, state)
+        if current.exists():
+            os.replace(current, previous)
+        os.replace(upcoming, current)
 
     def load_checkpoint(self) -> dict[str, Any] | None:
-        """The last checkpoint (``weights_only`` load), or ``None`` when there is none."""
-        path = self.path / "checkpoint" / "state.pt"
-        if not path.exists():
-            return None
-        return read_checkpoint(path)
+        """The last good checkpoint (``weights_only`` load), or ``None`` when there is none.
+
+        A damaged file (truncated, checksum mismatch) is named in a warning and the next
+        candidate is tried (``state.pt``, then ``state.next.pt``, then ``state.prev.pt``); when
+        none is readable the user starts over (``None``).
+        """
+        for path in self._checkpoints():
+            if not path.exists():
+                continue
+            try:
+                return read_checkpoint(path)
+            except InputError as exc:
+                log.warning("checkpoint_damaged", path=str(path), error=str(exc))
+        return None
 
     def save_learner(self, state: Mapping[str, Any]) -> None:
         """Write the final learner state to ``learner.pt``."""
@@ -258,5 +338,21 @@ class UserDir:
         return json.loads((self.path / name).read_text())
 
     def record_failure(self, record: Mapping[str, Any]) -> None:
-        """Write ``FAILED.json`` (error, traceback, exit code) for a failed attempt."""
-        self.write_json("FAILED.json", dict(record))
+        """Write ``FAILED.json`` (error, traceback, exit code) for a failed attempt.
+
+        Never raises for a full disk (the failure is then only logged): the run goes on.
+        """
+        try:
+            self.write_json("FAILED.json", dict(record))
+        except OSError as exc:
+            log.error("failure_not_recorded", path=str(self.path / "FAILED.json"), error=str(exc))
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True

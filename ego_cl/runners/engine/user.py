@@ -152,6 +152,23 @@ def stream_user(
     """
     if udir.is_done:
         return udir.read_json("summary.json")
+    with udir.writing():  # one writer per user directory (an orphan of a killed run is waited for)
+        if udir.is_done:  # finished by another writer while this one waited
+            return udir.read_json("summary.json")
+        options = dict(tb_dir=tb_dir, paranoid=paranoid, report=report)
+        return _stream_locked(parts, udir, checkpoint_every=checkpoint_every, seed=seed, **options)
+
+
+def _stream_locked(
+    parts: UserParts,
+    udir: UserDir,
+    *,
+    checkpoint_every: int,
+    seed: int,
+    tb_dir: Path | None,
+    paranoid: bool,
+    report: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     state = _resume(parts, udir, seed)
     writer = _tb_writer(tb_dir)
