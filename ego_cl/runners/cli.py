@@ -4,14 +4,25 @@ and the mapping of user errors to exit code 2 without a traceback."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ego_cl.runners.config import ConfigError, dump_yaml, load_config
+from ego_cl.runners.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from ego_cl.types import InputError
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "add_config_arguments", "config_from_args", "guarded_main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "add_config_arguments",
+    "add_log_arguments",
+    "config_from_args",
+    "guarded_main",
+    "plain",
+    "setup_logging",
+]
 
 T = TypeVar("T")
 
@@ -22,15 +33,46 @@ EXIT_FAILED = 1
 """Exit code when the run itself failed (e.g. some users failed)."""
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config``, ``--print-config`` and positional ``key=value`` overrides."""
+def add_config_arguments(parser: argparse.ArgumentParser, example: str = "learner.lr=1e-3") -> None:
+    """Add ``--config``, ``--print-config``, positional ``key=value`` overrides (``example``
+    shows one of this command's keys) and the log options."""
     parser.add_argument("--config", metavar="FILE", help="YAML or TOML config file")
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config as YAML and exit"
     )
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help=f"dotted overrides, e.g. {example}")
+    add_log_arguments(parser)
+
+
+def plain(text: str) -> str:
+    """Help text without reStructuredText markup (````code````, ``:func:`x```` -> ``x``).
+
+    Example:
+        >>> plain("``python -m x RUN_DIR``: see :func:`a.b`")
+        'python -m x RUN_DIR: see a.b'
+    """
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--log-format`` and ``--log-level`` (they win over ``run.log_format``/``run.log_level``)."""
     parser.add_argument(
-        "overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. learner.lr=0.01"
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="console log lines: auto = pretty on a terminal, JSON otherwise (default: auto)",
     )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, help="lowest level shown on the console (default: info)"
+    )
+
+
+def setup_logging(args: argparse.Namespace, run: Any = None) -> None:
+    """Configure logging from ``--log-format``/``--log-level``, then ``run.log_format``/
+    ``run.log_level`` of a run config (``run``), then the defaults."""
+    log_format = getattr(args, "log_format", None) or getattr(run, "log_format", None) or "auto"
+    level = getattr(args, "log_level", None) or getattr(run, "log_level", None) or "info"
+    configure_logging(level=level, log_format=log_format)
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace, base: dict[str, Any] | None = None) -> T:

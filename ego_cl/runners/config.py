@@ -155,6 +155,9 @@ class RunConfig:
         tensorboard: Write TensorBoard scalars under ``tb/<user_id>/``.
         baseline_cache: Directory of cached frozen-baseline results; ``None`` =
             ``<out_dir>/baseline-cache``.
+        log_format: Console log lines: ``auto`` (pretty on a TTY, JSON otherwise), ``console``
+            or ``json`` (``--log-format`` wins).
+        log_level: Lowest console level (``--log-level`` wins); ``log.jsonl`` keeps debug too.
     """
 
     out_dir: str = "runs"
@@ -170,6 +173,8 @@ class RunConfig:
     paranoid: bool = False
     tensorboard: bool = True
     baseline_cache: str | None = None
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 @attrs.frozen(kw_only=True)

@@ -24,7 +24,6 @@ from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.run import run_plans
 from ego_cl.runners.engine.summary import format_table
 from ego_cl.runners.inputs import ego_cl_home, pin_inputs, resolve_inputs
-from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.pretraining.cache import ensure_pretrained
 from ego_cl.runners.pretraining.config import PretrainConfig
 
@@ -57,8 +56,8 @@ def demo_checkpoint(root: Path, split_dir: Path) -> Path:
 
 
 def run_demo(base: StreamRunConfig = DEMO_CONFIG) -> int:
-    """Run the embedded demo end to end and print its table; returns the exit code."""
-    configure_logging()
+    """Run the embedded demo end to end and print its table; returns the exit code (logging
+    as configured by the caller)."""
     started = time.perf_counter()
     inputs = resolve_inputs(base, default_checkpoint=demo_checkpoint)
     plans = []

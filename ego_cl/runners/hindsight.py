@@ -19,28 +19,28 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ego_cl.runners.cli import EXIT_FAILED, guarded_main
+from ego_cl.runners.cli import EXIT_FAILED, add_log_arguments, guarded_main, plain, setup_logging
 from ego_cl.runners.demo import demo_checkpoint
 from ego_cl.runners.engine.hindsight import run_hindsight
-from ego_cl.runners.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ego_cl.runners.hindsight", description=__doc__.splitlines()[0]
+        prog="python -m ego_cl.runners.hindsight", description=plain(__doc__.splitlines()[0])
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a stream run directory")
     parser.add_argument("--transfer", action="store_true", help="every model on every stream + pretrained")
     parser.add_argument(
         "--processes", type=int, help="pool processes (default: the run's pool.processes; 0 = in-process)"
     )
+    add_log_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (1 if a pair failed)."""
     args = _parser().parse_args(argv)
-    configure_logging()
+    setup_logging(args)
     outcomes = run_hindsight(
         args.run_dir, transfer=args.transfer, processes=args.processes, default_checkpoint=demo_checkpoint
     )

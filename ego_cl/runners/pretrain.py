@@ -17,8 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main
-from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main, setup_logging
 from ego_cl.runners.pretraining.cache import decode_side
 from ego_cl.runners.pretraining.config import PretrainConfig
 from ego_cl.runners.pretraining.run import pretrain, print_summary
@@ -30,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m ego_cl.runners.pretrain",
         description="Pretrain the population model on the pretraining users (validation: train users).",
     )
-    add_config_arguments(parser)
+    add_config_arguments(parser, example="optim.lr=1e-2 optim.epochs=3")
     parser.add_argument("--home", help="where the embedded synthetic dataset lives (default $EGO_CL_HOME)")
     return parser
 
@@ -39,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     cfg = config_from_args(PretrainConfig, args)
-    configure_logging()
+    setup_logging(args)
     summary = pretrain(cfg, resolve_data(cfg.data, home=args.home, short_side=decode_side(cfg)))
     print_summary(summary)
     return 0

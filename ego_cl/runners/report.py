@@ -20,14 +20,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ego_cl.runners.cli import guarded_main
-from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.cli import add_log_arguments, guarded_main, plain, setup_logging
 from ego_cl.runners.reporting.report import collect, copy_report, default_out_dir, write_report
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ego_cl.runners.report", description=__doc__.splitlines()[0]
+        prog="python -m ego_cl.runners.report", description=plain(__doc__.splitlines()[0])
     )
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories or their parents")
     parser.add_argument(
@@ -35,13 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--label-window", type=int, default=4, help="window of the blind baseline (0 = off)")
     parser.add_argument("--no-plots", action="store_true", help="tables only")
+    add_log_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    configure_logging()
+    setup_logging(args)
     methods = collect(args.run_dirs, label_window=args.label_window or None)
     out_dir = Path(args.out) if args.out else default_out_dir(sorted({m.run_dir for m in methods}))
     sys.stdout.write(write_report(methods, out_dir, plots=not args.no_plots))

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import structlog
 
-from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.cli import add_log_arguments, guarded_main, setup_logging
 from ego_cl.runners.datasets import write_user_split
-from ego_cl.runners.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -36,13 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-eval", type=int, default=50, help="evaluation users (train + test)")
     parser.add_argument("--n-train", type=int, default=10, help="train users among them (random only)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random criterion")
+    add_log_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 on bad input)."""
     args = _parser().parse_args(argv)
-    configure_logging()
+    setup_logging(args)
     result = write_user_split(
         args.ego4d_root,
         args.out,

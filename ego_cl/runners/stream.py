@@ -22,14 +22,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main
+from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main, setup_logging
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.demo import demo_checkpoint, run_demo
 from ego_cl.runners.engine import run as engine_run
 from ego_cl.runners.engine.grid import prepare_grid_configs, run_grid
 from ego_cl.runners.engine.run import UserTarget
 from ego_cl.runners.engine.summary import format_table
-from ego_cl.runners.logs import configure_logging
 
 __all__ = ["grid_main", "main", "run_stream"]
 
@@ -61,6 +60,7 @@ def grid_main(args: argparse.Namespace) -> int:
         for _, cfg in prepare_grid_configs(args.config, args.overrides, args.grid):
             sys.stdout.write(dump_yaml(cfg) + "---\n")
         return 0
+    setup_logging(args, load_config(StreamRunConfig, args.config, args.overrides).run)
     parent, summaries = run_grid(
         args.config, args.overrides, args.grid, resume=args.resume, default_checkpoint=demo_checkpoint
     )
@@ -93,12 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume and (args.config or args.overrides):
         raise ConfigError(["--resume takes the run's own config.yaml; drop --config and overrides"])
     if not (args.config or args.overrides or args.resume or args.print_config):
+        setup_logging(args)
         return run_demo()
     cfg = load_config(StreamRunConfig, args.config, args.overrides)
     if args.print_config:
         sys.stdout.write(dump_yaml(cfg))
         return 0
-    configure_logging()
+    setup_logging(args, cfg.run)
     summary = run_stream(cfg, args.overrides, resume=args.resume)
     print(format_table([summary]))
     return EXIT_FAILED if summary["failed"] else 0

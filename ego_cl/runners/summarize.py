@@ -16,10 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ego_cl.runners.cli import add_config_arguments, guarded_main
+from ego_cl.runners.cli import add_config_arguments, guarded_main, plain, setup_logging
 from ego_cl.runners.config import StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.demo import demo_checkpoint
-from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.reporting.streams import summarize_streams
 
 __all__ = ["main"]
@@ -27,9 +26,9 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ego_cl.runners.summarize", description=__doc__.splitlines()[0]
+        prog="python -m ego_cl.runners.summarize", description=plain(__doc__.splitlines()[0])
     )
-    add_config_arguments(parser)
+    add_config_arguments(parser, example="data.subset=train run.users=[68]")
     parser.add_argument("--out", help="output directory (default: <run.out_dir>/summaries/<data.subset>)")
     parser.add_argument("--user", help="user of the contact sheet (default: the first)")
     parser.add_argument("--clips", type=int, default=16, help="clips on the contact sheet")
@@ -43,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.print_config:
         sys.stdout.write(dump_yaml(cfg))
         return 0
-    configure_logging()
+    setup_logging(args, cfg.run)
     out = Path(args.out) if args.out else Path(cfg.run.out_dir) / "summaries" / cfg.data.subset
     markdown = summarize_streams(
         cfg, out, contact_user=args.user, n_clips=args.clips, default_checkpoint=demo_checkpoint

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 import attrs
 
 from ego_cl.data.config import SyntheticConfig
-from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main
+from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main, setup_logging
 from ego_cl.runners.datasets import generate_dataset, write_user_split
-from ego_cl.runners.logs import configure_logging
 from ego_cl.types import InputError
 
 
@@ -34,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, help="seed of everything (default 0)")
     parser.add_argument("--split", action="store_true", help="also write the user split to DIR/usersplits")
-    add_config_arguments(parser)
+    add_config_arguments(parser, example="eval_user_s=600 width=160")
     return parser
 
 
@@ -60,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = attrs.evolve(config, seed=args.seed)
     if args.users is not None:
         config = _with_users(config, args.users)
-    configure_logging()
+    setup_logging(args)
     out = generate_dataset(args.out, config)
     print(f"wrote {out}")
     if args.split:

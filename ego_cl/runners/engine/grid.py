@@ -29,7 +29,6 @@ from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.run import UserTarget, run_plans
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.inputs import DefaultCheckpoint, resolve_inputs
-from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.results import RunDir, override_slug, run_dir_name, safe_name
 
 __all__ = [
@@ -182,14 +181,19 @@ def run_grid(
     ``default_checkpoint`` supplies the checkpoint of combinations without ``model.checkpoint``.
     """
     parent, runs = prepare_grid(config, overrides, grid_items, resume=resume)
-    configure_logging(log_file=parent / "log.jsonl")
-    plans = [
-        plan_run(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint), run_dir)
-        for run_dir, cfg in runs
-    ]
-    n_jobs = len({job.key for plan in plans for job in plan.jobs})
-    base = runs[0][1]
-    summaries = run_plans(plans, base, progress=Progress(total=n_jobs), target=target)
+    with structlog.contextvars.bound_contextvars(log_to=(str(parent),)):  # the grid's own events
+        log.info("grid_started", grid_dir=str(parent), n_runs=len(runs), grid=list(grid_items))
+        plans = []
+        for run_dir, cfg in runs:
+            with structlog.contextvars.bound_contextvars(log_to=(str(run_dir),)):
+                plans.append(
+                    plan_run(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint), run_dir)
+                )
+        n_jobs = len({job.key for plan in plans for job in plan.jobs})
+        base = runs[0][1]
+        summaries = run_plans(
+            plans, base, progress=Progress(total=n_jobs), target=target, log_file=parent / "log.jsonl"
+        )
     return parent, summaries
 
 

@@ -26,7 +26,7 @@ import structlog
 import torch
 import torch.multiprocessing as mp
 
-from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.logs import configure_worker_logging
 
 __all__ = ["Job", "Outcome", "Report", "run_jobs", "slot_devices", "slot_threads"]
 
@@ -203,7 +203,7 @@ def _worker(
     tasks: Any,
     results: Any,
 ) -> None:
-    configure_logging(log_file=log_file, pretty=False)
+    configure_worker_logging(log_file)
     structlog.contextvars.bind_contextvars(slot=slot, device=device, pid=os.getpid())
     torch.set_num_threads(threads)
     if device.startswith("cuda"):

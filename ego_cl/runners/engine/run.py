@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import structlog
 
 from ego_cl.runners.config import StreamRunConfig
@@ -18,11 +19,10 @@ from ego_cl.runners.copy_final import copy_final
 from ego_cl.runners.engine.dispatch import run_on_backend
 from ego_cl.runners.engine.job import UserJob, run_user_job
 from ego_cl.runners.engine.plan import RunPlan, plan_run, prepare_run_dir
-from ego_cl.runners.engine.pool import Outcome
+from ego_cl.runners.engine.pool import Job, Outcome
 from ego_cl.runners.engine.progress import Progress
-from ego_cl.runners.engine.summary import summarize
+from ego_cl.runners.engine.summary import HEADLINE, summarize
 from ego_cl.runners.inputs import DefaultCheckpoint, pin_inputs, resolve_inputs
-from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.results import RunDir, UserDir
 
 __all__ = ["UserTarget", "run_plans", "run_stream"]
@@ -39,39 +39,49 @@ def run_plans(
     *,
     progress: Progress | None = None,
     target: UserTarget | None = None,
+    log_file: Path | None = None,
 ) -> list[dict]:
     """Run the jobs of several plans in one pool; write and return each plan's summary.
 
     ``cfg`` gives the pool and stream settings; ``target`` replaces
     :func:`~ego_cl.runners.engine.job.run_user_job` (a module-level function with the same
-    signature, e.g. one that wraps it).
+    signature, e.g. one that wraps it). Each job's events go to the ``log.jsonl`` of every run
+    it belongs to (``log_to``); events of no run (the pool's) go to ``log_file`` (default: the
+    only plan's log).
     """
-    by_key = {job.key: job for plan in plans for job in plan.jobs}  # a shared baseline runs once
-    jobs = list(by_key.values())
+    routes: dict[str, tuple[str, ...]] = {}
+    for plan in plans:
+        for job in plan.jobs:
+            routes[job.key] = (*routes.get(job.key, ()), str(plan.run_dir))
+    by_key = {job.key: _routed(job, routes[job.key]) for plan in plans for job in plan.jobs}
+    jobs = list(by_key.values())  # a shared baseline runs once
     progress = progress or Progress(total=len(jobs), pretty=False)
 
     def on_outcome(outcome: Outcome) -> None:
         job = by_key[outcome.key].payload
-        if not outcome.ok:
-            UserDir(Path(job.user_dir)).record_failure(
-                {"error": outcome.error, "traceback": outcome.traceback, "exit_code": outcome.exit_code}
-            )
-        progress.finished(outcome, job)
+        with structlog.contextvars.bound_contextvars(log_to=routes[outcome.key]):
+            if not outcome.ok:
+                UserDir(Path(job.user_dir)).record_failure(
+                    {"error": outcome.error, "traceback": outcome.traceback, "exit_code": outcome.exit_code}
+                )
+            progress.finished(outcome, job)
 
     first = RunDir(plans[0].run_dir)
+    if log_file is None and len(plans) == 1:
+        log_file = first.log_file
     with progress:
         outcomes = run_on_backend(
             jobs,
             target or run_user_job,
             pool=cfg.pool,
             folder=first.slurm,
-            log_file=str(first.log_file),
+            log_file=str(log_file) if log_file is not None else None,
             on_outcome=on_outcome,
             on_progress=progress.update,
             decode_workers=cfg.stream.workers,  # the default torch threads leave them their cores
         )
     failed = {o.key: o for o in outcomes if not o.ok}
-    summaries = [summarize(plan, failed) for plan in plans]
+    summaries = [_summarize_logged(plan, failed) for plan in plans]
     for plan in plans:  # run.copy_final_to: a second copy of the final summary files
         if plan.cfg.run.copy_final_to:
             copy_final(plan.run_dir, plan.cfg.run.copy_final_to, experiment=plan.cfg.run.experiment)
@@ -98,9 +108,32 @@ def run_stream(
     if resume is None:
         cfg = pin_inputs(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint))
     run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
-    configure_logging(log_file=RunDir(run_dir).log_file)
-    inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
-    plan = plan_run(cfg, inputs, run_dir)
-    log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)
-    (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)), target=target)
+    with structlog.contextvars.bound_contextvars(log_to=(str(run_dir),)):
+        inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
+        plan = plan_run(cfg, inputs, run_dir)
+        log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)
+        (summary,) = run_plans([plan], cfg, progress=Progress(total=len(plan.jobs)), target=target)
+    return summary
+
+
+def _routed(job: Job, log_to: tuple[str, ...]) -> Job:
+    """``job`` whose payload names the runs its events belong to (user jobs only)."""
+    if not isinstance(job.payload, UserJob):
+        return job
+    return attrs.evolve(job, payload=attrs.evolve(job.payload, log_to=log_to))
+
+
+def _summarize_logged(plan: RunPlan, failed: dict[str, Outcome]) -> dict:
+    with structlog.contextvars.bound_contextvars(log_to=(str(plan.run_dir),)):
+        summary = summarize(plan, failed)
+        headline = {name: summary["oag"].get(name, {}).get("mean") for name in HEADLINE}
+        log.info(
+            "run_finished",
+            run_dir=str(plan.run_dir),
+            learner=plan.cfg.learner.kind,
+            n_users=summary["n_users"],
+            n_done=summary["n_done"],
+            n_failed=len(summary["failed"]),
+            **headline,
+        )
     return summary

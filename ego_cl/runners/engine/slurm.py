@@ -23,7 +23,7 @@ import torch
 
 from ego_cl.runners.config import SlurmConfig
 from ego_cl.runners.engine.pool import Job, Outcome
-from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.logs import configure_worker_logging
 
 __all__ = ["executor_parameters", "run_jobs_slurm", "slurm_entry"]
 
@@ -57,7 +57,7 @@ def slurm_entry(
 ) -> dict[str, Any]:
     """What runs inside one array task: logging, torch threads (as a local pool slot, so
     results match bit for bit), the device, then the target."""
-    configure_logging(log_file=log_file, pretty=False)
+    configure_worker_logging(log_file)
     torch.set_num_threads(threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return target(payload, device, lambda n_done, n_total: None)
