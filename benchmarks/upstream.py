@@ -1,7 +1,7 @@
 """Our stream pipeline vs an upstream-style (EgoAdapt) pipeline feeding the same model and update.
 
 One synthetic evaluation user (``ego_cl.runners.datasets``) rendered at "source" resolution
-(1280x720; ``--quick``: 640x360) and its resized-clip cache (``ego_cl.runners.datasets.build_cache``,
+(1280x720; ``--quick``: 640x360) and its resized-clip cache (``ego_cl.runners.resizing.build_cache``,
 short side 320; ``--quick``: 160). Both pipelines feed a fresh ``tiny3d`` ``FinetuneLearner`` (built
 by :func:`ego_cl.runners.engine.build.build_user_parts`), batch 4: ``predict`` on the unlabelled batch, then
 ``learn``.
@@ -271,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     import pytorchvideo.data.labeled_video_dataset  # noqa: F401  (import cost outside the timings)
 
     from ego_cl.runners.config import StreamRunConfig, load_config
-    from ego_cl.runners.datasets import build_cache
     from ego_cl.runners.engine.pool import slot_threads
+    from ego_cl.runners.resizing import build_cache
 
     width, height = setting["source"]
     with tempfile.TemporaryDirectory(prefix="ego_cl_bench_upstream_") as tmp:

@@ -1,5 +1,5 @@
-"""Dataset files a run may need written: the synthetic Ego4D-format dataset, user splits and the
-resized-clip cache (:func:`build_cache`, ``python -m ego_cl.runners.resize``).
+"""Dataset files a run may need written: the synthetic Ego4D-format dataset and user splits (the
+resized-clip cache: :mod:`ego_cl.runners.resizing`).
 
 :func:`generate_dataset` writes the synthetic dataset (``python -m ego_cl.runners.synth``);
 :func:`write_user_split` writes the user split of an Ego4D root (``python -m ego_cl.runners.split``).
@@ -21,7 +21,6 @@ from typing import Literal
 
 import structlog
 
-from ego_cl.data.cache import cache_dir_for, resize_video
 from ego_cl.data.config import SyntheticConfig
 from ego_cl.data.layout import find_layout
 from ego_cl.data.records import load_lta_file, load_metadata
@@ -29,7 +28,7 @@ from ego_cl.data.split import UserSplitResult, build_user_split
 from ego_cl.data.synthetic import dataset_files, plan_dataset
 from ego_cl.data.taxonomy import find_taxonomy
 from ego_cl.runners.config import converter
-from ego_cl.runners.files import atomic_write_bytes, atomic_write_text
+from ego_cl.runners.files import atomic_write_text
 from ego_cl.types import InputError
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
     "ensure_dataset",
     "ensure_default_dataset",
     "SUMMARY_FILE",
-    "build_cache",
     "generate_dataset",
     "write_user_split",
 ]
@@ -169,37 +167,3 @@ def write_user_split(
         pretrain=len(result.pretrain),
     )
     return result
-
-
-def build_cache(
-    video_dir: str | Path,
-    out_dir: str | Path | None = None,
-    *,
-    short_side: int = 320,
-    crf: int = 28,
-    gop: int | None = None,
-) -> tuple[int, int]:
-    """Resize every video of ``video_dir`` that has no up-to-date copy in ``out_dir``.
-
-    Returns:
-        ``(written, skipped)`` counts.
-
-    Raises:
-        InputError: ``video_dir`` is not a directory, or a video cannot be decoded.
-    """
-    src_dir = Path(video_dir)
-    if not src_dir.is_dir():
-        raise InputError(f"{src_dir}: no such video directory")
-    out = Path(out_dir) if out_dir is not None else cache_dir_for(src_dir, short_side)
-    written = skipped = 0
-    for src in sorted(src_dir.glob("*.mp4")):
-        dst = out / src.name
-        if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
-            skipped += 1
-            continue
-        started = time.perf_counter()
-        atomic_write_bytes(dst, resize_video(src, short_side=short_side, crf=crf, gop=gop))
-        written += 1
-        log.info("clip_resized", clip=src.name, seconds=round(time.perf_counter() - started, 2))
-    log.info("cache_built", out_dir=str(out), written=written, skipped=skipped)
-    return written, skipped

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import structlog
 
-from ego_cl.runners.cli import EXIT_FAILED, guarded_main
-from ego_cl.runners.logs import configure_logging
+from ego_cl.runners.cli import EXIT_FAILED, add_log_arguments, guarded_main, setup_logging
 from ego_cl.runners.resizing import build_cache, progress_printer
 from ego_cl.types import InputError
 
@@ -42,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--crf", type=int, default=28, help="x264 quality (default 28, as Ego4D)")
     parser.add_argument("--gop", type=int, help="keyframe interval in frames (default: x264's)")
     parser.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
+    add_log_arguments(parser)
     return parser
 
 
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--short-side {args.short_side}: must be at least 16")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
-    configure_logging()
+    setup_logging(args)
     video_dir = _video_dir(args)
     n_files = len(list(video_dir.glob("*.mp4"))) if video_dir.is_dir() else 0
     summary = build_cache(
