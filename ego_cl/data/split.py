@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -90,6 +90,9 @@ def build_user_split(
         SplitError: Inconsistent clips, too few users, or ``paper`` on data without its users.
     """
     rows = [_row(e, a) for r in records for e, a in zip(r.entries, r.annotations)]
+    by_user: dict[UserId, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_user[_key(row)].append(row)
     seconds, clip_count = _user_seconds(rows)
     real = sorted((u for u in seconds if u != NAN_USER), key=lambda u: (-seconds[u], _id_key(u)))
     if criterion == "random" and not 0 <= n_train <= n_eval:
@@ -103,7 +106,7 @@ def build_user_split(
     pretrain = tuple(rest) + ((NAN_USER,) if NAN_USER in seconds else ())
     documents = {}
     for split, users in ((TRAIN_SPLIT, train), (TEST_SPLIT, test), (PRETRAIN_SPLIT, pretrain)):
-        documents[split_file_name(split, len(users))] = _document(split, users, rows)
+        documents[split_file_name(split, len(users))] = _document(split, users, by_user)
     subset = {u: s for s, users in (("train", train), ("test", test), ("pretrain", pretrain)) for u in users}
     summary = {
         "criterion": criterion,
@@ -111,7 +114,9 @@ def build_user_split(
         "n_train": len(train),
         "seed": seed,
         "files": sorted(documents),
-        "users": [_user_summary(u, subset[u], seconds[u], clip_count[u], rows) for u in (*top, *pretrain)],
+        "users": [
+            _user_summary(u, subset[u], seconds[u], clip_count[u], by_user[u]) for u in (*top, *pretrain)
+        ],
     }
     return UserSplitResult(train=train, test=test, pretrain=pretrain, documents=documents, summary=summary)
 
@@ -141,11 +146,13 @@ def _user_seconds(rows: list[dict[str, Any]]) -> tuple[dict[UserId, Fraction], d
     for row in rows:
         clip = per_clip[row["clip_uid"]]
         clip["fb_participant_id"].add(_key(row))
-        clip["clip_parent_start_sec"].add(Fraction(repr(row["clip_parent_start_sec"])))
-        clip["clip_parent_end_sec"].add(Fraction(repr(row["clip_parent_end_sec"])))
+        clip["clip_parent_start_sec"].add(row["clip_parent_start_sec"])
+        clip["clip_parent_end_sec"].add(row["clip_parent_end_sec"])
     seconds: dict[UserId, Fraction] = defaultdict(Fraction)
     clips: Counter[UserId] = Counter()
     for clip_uid, fields in per_clip.items():
+        for field in ("clip_parent_start_sec", "clip_parent_end_sec"):  # exact, once per distinct value
+            fields[field] = {Fraction(repr(v)) for v in fields[field]}
         bad = [f for f, values in fields.items() if len(values) != 1]
         for field in bad:
             problems.add(
@@ -189,14 +196,13 @@ def _assign(
     )
 
 
-def _document(split: str, users: Sequence[UserId], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    by_user: dict[UserId, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_user[_key(row)].append(row)
-    doc_users = {u: by_user[u] for u in users}
-    flat = [row for u in users for row in by_user[u]]
+def _document(
+    split: str, users: Sequence[UserId], by_user: Mapping[UserId, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    doc_users = {u: by_user.get(u, []) for u in users}
+    flat = [row for u in users for row in doc_users[u]]
     action_sets = {"user_agnostic": _action_sets(flat)}
-    action_sets.update({u: _action_sets(by_user[u]) for u in users})
+    action_sets.update({u: _action_sets(doc_users[u]) for u in users})
     return {"users": doc_users, "split": split, "clips": flat, "user_action_sets": action_sets}
 
 
@@ -219,9 +225,8 @@ def _action_sets(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
 
 
 def _user_summary(
-    user: UserId, subset: str, seconds: Fraction, n_clips: int, rows: list[dict[str, Any]]
+    user: UserId, subset: str, seconds: Fraction, n_clips: int, mine: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    mine = [r for r in rows if _key(r) == user]
     return {
         "user_id": user,
         "subset": subset,

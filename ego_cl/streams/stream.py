@@ -26,6 +26,7 @@ from ego_cl.protocols import ClipSampler
 from ego_cl.streams.overlap import (
     OverlapCounts,
     OverlapPolicy,
+    Segment,
     apply_overlap_policy,
     order_annotations,
     segments_from_annotations,
@@ -188,47 +189,56 @@ def _sample_from_dict(data: Mapping[str, Any]) -> StreamSample:
     )
 
 
-def _transitions(samples: Sequence[StreamSample], key: str) -> list[bool]:
-    """Per sample: does it start a new ``key`` (clip_uid / video_uid) in this order?"""
+def _transitions(items: Sequence[Segment | StreamSample], key: str) -> list[bool]:
+    """Per item: does it start a new ``key`` (clip_uid / video_uid) in this order?"""
     flags, previous = [], None
-    for sample in samples:
-        value = getattr(sample, key)
+    for item in items:
+        value = getattr(item, key)
         flags.append(value != previous)
         previous = value
     return flags
 
 
-def _filter_unseen(
-    samples: list[StreamSample], pretrain_actions: frozenset[Action]
-) -> tuple[list[StreamSample], int, int]:
-    kept, n_dropped, n_labels = [], 0, 0
-    for sample in samples:
-        seen = tuple(a for a in sample.actions if a in pretrain_actions)
-        if not seen:
-            n_dropped += 1
-            continue
-        n_labels += len(sample.actions) - len(seen)
-        kept.append(sample if len(seen) == len(sample.actions) else attrs.evolve(sample, actions=seen))
-    return kept, n_dropped, n_labels
+_Clip = tuple[Segment, tuple[Action, ...], int, Span]
+"""A sampled clip before it becomes a :class:`StreamSample`: segment, labels, k-th clip, span."""
 
 
-def _sample_windows(user_id: UserId, segments: Sequence, sampler: ClipSampler) -> list[StreamSample]:
-    samples: list[StreamSample] = []
+def _sample_windows(
+    segments: Sequence[Segment], sampler: ClipSampler, pretrain_actions: frozenset[Action] | None
+) -> tuple[list[_Clip], int, int, int]:
+    """Every window cut into clips, less the unseen ones when ``pretrain_actions`` is given.
+
+    The unseen filter depends on a window's labels only, so it is decided once per window.
+    Returns the kept clips, the clips sampled, the clips dropped and the labels removed.
+    """
+    kept: list[_Clip] = []
+    n_sampled = n_dropped = n_labels = 0
     for seg in segments:
-        for k, span in enumerate(sampler.spans(seg.span)):
-            samples.append(
-                StreamSample(
-                    index=len(samples),
-                    user_id=user_id,
-                    clip_uid=seg.clip_uid,
-                    video_uid=seg.video_uid,
-                    span=span,
-                    actions=seg.actions,
-                    annotation_index=seg.annotation_index,
-                    clip_index=k,
-                )
-            )
-    return samples
+        spans = list(sampler.spans(seg.span))
+        n_sampled += len(spans)
+        actions = seg.actions
+        if pretrain_actions is not None:
+            actions = tuple(a for a in seg.actions if a in pretrain_actions)
+            if not actions:
+                n_dropped += len(spans)
+                continue
+            n_labels += (len(seg.actions) - len(actions)) * len(spans)
+        kept.extend((seg, actions, k, span) for k, span in enumerate(spans))
+    return kept, n_sampled, n_dropped, n_labels
+
+
+def _sample(index: int, user_id: UserId, clip: _Clip) -> StreamSample:
+    seg, actions, k, span = clip
+    return StreamSample(
+        index=index,
+        user_id=user_id,
+        clip_uid=seg.clip_uid,
+        video_uid=seg.video_uid,
+        span=span,
+        actions=actions,
+        annotation_index=seg.annotation_index,
+        clip_index=k,
+    )
 
 
 def build_user_stream(
@@ -271,20 +281,18 @@ def build_user_stream(
     floats = upstream_float_boundaries
     segments = segments_from_annotations(order_annotations(annotations), float_times=floats)
     overlap = apply_overlap_policy(segments, policy, min_remainder_s=clip_s, float_arithmetic=floats)
-    samples = _sample_windows(user_id, overlap.segments, sampler)
-    n_sampled = len(samples)
-    n_unseen = n_unseen_labels = 0
-    if filter_unseen:
-        samples, n_unseen, n_unseen_labels = _filter_unseen(samples, pretrain_actions or frozenset())
+    seen = (pretrain_actions or frozenset()) if filter_unseen else None
+    clips, n_sampled, n_unseen, n_unseen_labels = _sample_windows(overlap.segments, sampler, seen)
     n_cut = 0
-    if max_samples is not None and len(samples) > max_samples:
-        n_cut = len(samples) - max_samples
-        samples = samples[:max_samples]
-    new_clip, new_video = _transitions(samples, "clip_uid"), _transitions(samples, "video_uid")
-    order = list(range(len(samples)))
+    if max_samples is not None and len(clips) > max_samples:
+        n_cut = len(clips) - max_samples
+        clips = clips[:max_samples]
+    segs = [clip[0] for clip in clips]
+    new_clip, new_video = _transitions(segs, "clip_uid"), _transitions(segs, "video_uid")
+    order = list(range(len(clips)))
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(order)
-    final = tuple(attrs.evolve(samples[old], index=new) for new, old in enumerate(order))
+    final = tuple(_sample(new, user_id, clips[old]) for new, old in enumerate(order))
     counts = StreamCounts(
         n_annotations=len(annotations),
         overlap=overlap.counts,

@@ -117,3 +117,10 @@ def test_half_a_frame_is_still_consistent():
     start, end = Fraction(30, 30) + Fraction(1, 60), Fraction(94, 30) - Fraction(1, 60)
     assert action_span(entry, start, end)[1] is None
     assert action_span(entry, start + Fraction(1, 10**9), end)[1] is not None
+
+
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**20), 10**20)))
+def test_float_seconds_is_the_number_as_spelled(value):
+    # the fast decimal path and the cache give exactly Fraction(repr(x)), signs and exponents included
+    assert float_seconds(value) == Fraction(repr(value))
+    assert float_seconds(value) == float_seconds(value)
