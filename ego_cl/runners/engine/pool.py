@@ -5,8 +5,14 @@ DataLoader workers may start inside it) that configures logging, pins its device
 threads and runs jobs it receives on its own task queue; results, failure records and
 progress come back on one shared queue. A job that raises is reported with its error and
 traceback; a worker that dies hard (segfault, SIGKILL, OOM kill) is detected, its job is
-reported failed with the exit code, and a fresh process takes the slot. Workers retire after
-``recycle_after`` jobs (GPU memory creep). ``processes=0`` runs the jobs in this process.
+reported failed with the exit code and the tail of its stderr file (``Job.stderr_path``), and a
+fresh process takes the slot. Workers retire after ``recycle_after`` jobs (GPU memory creep).
+``processes=0`` runs the jobs in this process.
+
+Workers never outlive the pool (:mod:`~ego_cl.runners.engine.lifeline`): they die with this
+process (parent-death signal, and a liveness check between jobs and on progress), ignore Ctrl-C
+(the whole process group gets it; this process stops them, quietly) and are terminated, then
+killed, when the pool stops on an interrupt or ``SIGTERM``.
 """
 
 from __future__ import annotations
@@ -15,8 +21,6 @@ import contextlib
 import os
 import queue
 import signal
-import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,55 +30,21 @@ import structlog
 import torch
 import torch.multiprocessing as mp
 
-from ego_cl.runners.logs import configure_worker_logging
+from ego_cl.runners.engine.lifeline import interrupts_blocked, stderr_tail
+from ego_cl.runners.engine.pool_worker import (
+    Finished,
+    Job,
+    Outcome,
+    Progressed,
+    Report,
+    Target,
+    attempt,
+    worker_main,
+)
 
 __all__ = ["Job", "Outcome", "Report", "run_jobs", "slot_devices", "slot_threads"]
 
 log = structlog.get_logger(__name__)
-
-Report = Callable[[int, int], None]
-"""``report(n_done, n_total)``: progress of the running job, in samples."""
-
-Target = Callable[[Any, str, Report], dict[str, Any]]
-"""``target(payload, device, report) -> result dict``; must be a module-level function."""
-
-
-@attrs.frozen(kw_only=True)
-class Job:
-    """One unit of work (a user stream).
-
-    Attributes:
-        key: Unique name, e.g. ``"users/68"`` or ``"baseline/68"``.
-        size: Work estimate (stream length); larger jobs start first.
-        payload: Picklable argument of the target.
-    """
-
-    key: str
-    size: int
-    payload: Any
-
-
-@attrs.frozen(kw_only=True)
-class Outcome:
-    """What became of one job.
-
-    Attributes:
-        key: The job's key.
-        ok: Whether the target returned.
-        result: The target's result dict (``None`` on failure).
-        error: One-line error (exception or exit signal).
-        traceback: The formatted traceback (``None`` for hard deaths).
-        exit_code: Exit code of a worker that died, else ``None``.
-        device: Where it ran.
-    """
-
-    key: str
-    ok: bool
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    traceback: str | None = None
-    exit_code: int | None = None
-    device: str = "cpu"
 
 
 def slot_devices(devices: Sequence[str], users_per_device: int) -> list[str]:
@@ -152,7 +122,7 @@ def run_jobs(
         finally:
             torch.set_num_threads(previous)
     threads = threads_per_slot or slot_threads(_cores(), len(devs), decode_workers)
-    pool = _Pool(target, devs, threads, recycle_after, log_file)
+    pool = _Pool(target, devs, threads, recycle_after, log_file)  # workers die with this process
     return pool.run(ordered, on_outcome or (lambda o: None), on_progress or (lambda *a: None))
 
 
@@ -171,83 +141,11 @@ def _run_inline(
     outcomes = []
     for job in jobs:
         report = (lambda d, t, key=job.key: on_progress(0, key, d, t)) if on_progress else (lambda d, t: None)
-        outcome = _attempt(job, target, device, report)
+        outcome = attempt(job, target, device, report)
         if on_outcome:
             on_outcome(outcome)
         outcomes.append(outcome)
     return outcomes
-
-
-def _attempt(job: Job, target: Target, device: str, report: Report) -> Outcome:
-    with structlog.contextvars.bound_contextvars(job=job.key):
-        try:
-            result = target(job.payload, device, report)
-        except Exception as exc:  # a failing user is a result, not a crash of the pool
-            return Outcome(
-                key=job.key,
-                ok=False,
-                error=f"{type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc(),
-                device=device,
-            )
-    return Outcome(key=job.key, ok=True, result=result, device=device)
-
-
-def _worker(
-    slot: int,
-    device: str,
-    threads: int,
-    recycle_after: int,
-    log_file: str | None,
-    target: Target,
-    tasks: Any,
-    results: Any,
-) -> None:
-    configure_worker_logging(log_file)
-    structlog.contextvars.bind_contextvars(slot=slot, device=device, pid=os.getpid())
-    torch.set_num_threads(threads)
-    if device.startswith("cuda"):
-        torch.cuda.set_device(torch.device(device))
-    for n_done in range(1, recycle_after + 1):
-        job = tasks.get()
-        if job is None:
-            return
-        report = _Reporter(results, slot, job.key)
-
-        outcome = _attempt(job, target, device, report)
-        results.put(_Finished(slot=slot, outcome=outcome, retiring=n_done >= recycle_after))
-
-
-@attrs.frozen(kw_only=True)
-class _Progressed:
-    """Worker → master: ``done`` of ``total`` samples of job ``key`` on ``slot``."""
-
-    slot: int
-    key: str
-    done: int
-    total: int
-
-
-@attrs.frozen(kw_only=True)
-class _Finished:
-    """Worker → master: the outcome of the job on ``slot``; ``retiring``: the worker exits next."""
-
-    slot: int
-    outcome: Outcome
-    retiring: bool
-
-
-class _Reporter:
-    """Progress messages from a worker, at most two per second."""
-
-    def __init__(self, results: Any, slot: int, key: str):
-        self.results, self.slot, self.key, self.last = results, slot, key, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last > 0.5 or done >= total:
-            self.last = now
-            self.results.put(_Progressed(slot=self.slot, key=self.key, done=done, total=total))
 
 
 @attrs.define
@@ -278,8 +176,10 @@ class _Pool:
         slot.tasks = self.ctx.Queue()
         slot.retiring = False
         args = (index, slot.device, self.threads, self.recycle_after, self.log_file, self.target)
-        slot.proc = self.ctx.Process(target=_worker, args=(*args, slot.tasks, self.results), daemon=False)
-        slot.proc.start()
+        args = (*args, slot.tasks, self.results, os.getpid())
+        slot.proc = self.ctx.Process(target=worker_main, args=args, daemon=False)
+        with interrupts_blocked():  # the child starts with SIGINT blocked, then ignores it
+            slot.proc.start()
         log.debug("worker_started", slot=index, device=slot.device, pid=slot.proc.pid)
 
     def run(self, jobs: Sequence[Job], on_outcome, on_progress) -> list[Outcome]:
@@ -320,8 +220,8 @@ class _Pool:
             done += [self._died(s) for s in dead if s.job is not None]
         return done
 
-    def _handle(self, message: _Progressed | _Finished, on_progress) -> list[Outcome]:
-        if isinstance(message, _Progressed):
+    def _handle(self, message: Progressed | Finished, on_progress) -> list[Outcome]:
+        if isinstance(message, Progressed):
             on_progress(message.slot, message.key, message.done, message.total)
             return []
         slot = self.slots[message.slot]
@@ -335,8 +235,14 @@ class _Pool:
         job, slot.job = slot.job, None
         log.error("worker_died", job=job.key, device=slot.device, exit_code=code, pid=slot.proc.pid)
         self._reap(slot)
+        tail = stderr_tail(job.stderr_path)
         return Outcome(
-            key=job.key, ok=False, error=f"worker process died ({name})", exit_code=code, device=slot.device
+            key=job.key,
+            ok=False,
+            error=f"worker process died ({name})" + ("" if tail else "; it wrote nothing to stderr"),
+            traceback=f"last lines of {job.stderr_path}:\n{tail}" if tail else None,
+            exit_code=code,
+            device=slot.device,
         )
 
     def _reap(self, slot: _Slot) -> None:
@@ -344,6 +250,9 @@ class _Pool:
             slot.proc.join(timeout=5)
             if slot.proc.is_alive():
                 slot.proc.terminate()
+                slot.proc.join(timeout=5)
+            if slot.proc.is_alive():
+                slot.proc.kill()
                 slot.proc.join(timeout=5)
         slot.proc = None
 

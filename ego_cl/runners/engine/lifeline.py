@@ -1,0 +1,128 @@
+"""Process lifetime of pool and decode workers: die with the parent, stop quietly, keep stderr.
+
+* :func:`die_with_parent`: on Linux the kernel sends ``SIGKILL`` when the parent dies
+  (``prctl(PR_SET_PDEATHSIG)``); everywhere, :func:`parent_alive` is the liveness check a worker
+  polls between jobs and on progress. After ``kill -9`` of a run no worker keeps running (and
+  holding GPU memory, and writing).
+* Ctrl-C goes to the whole process group: workers ignore ``SIGINT`` and the parent stops them.
+  :func:`interrupts_blocked` blocks ``SIGINT`` in the parent while a worker is started, so the
+  child begins with it blocked (the mask survives fork and exec), turns it to ``SIG_IGN`` in
+  :func:`ignore_interrupts` and only then unblocks it: an interrupt during worker start-up prints
+  no traceback, and the parent still receives it once the start returns.
+* :func:`native_stderr_to`: a worker's file descriptor 2 (C/C++ messages, CUDA errors, the
+  ``faulthandler`` dump of a crash) goes to a file in the user directory while it runs that
+  user; :func:`stderr_tail` reads the end of it for ``FAILED.json`` when the worker died hard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import faulthandler
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = [
+    "decode_worker_init",
+    "die_with_parent",
+    "ignore_interrupts",
+    "interrupts_blocked",
+    "keep_console_stderr",
+    "native_stderr_to",
+    "parent_alive",
+    "stderr_tail",
+]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int | None) -> bool:
+    """Ask the kernel to ``SIGKILL`` this process when its parent dies (Linux); exit at once if
+    the parent is already gone. Returns whether the parent-death signal is armed."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    if parent_pid is not None and not parent_alive(parent_pid):
+        os._exit(1)  # the parent died before the signal was armed
+    return armed
+
+
+def parent_alive(parent_pid: int) -> bool:
+    """Whether the process that started this one is still its parent (an orphan is re-parented)."""
+    return os.getppid() == parent_pid
+
+
+def ignore_interrupts() -> None:
+    """``SIGINT`` ignored (the parent stops this worker), then unblocked (any pending one is dropped)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def interrupts_blocked() -> Iterator[None]:
+    """Block ``SIGINT`` in this thread while starting a worker; a Ctrl-C arrives afterwards."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def decode_worker_init(worker_id: int) -> None:
+    """``worker_init`` of a pool worker's DataLoader decode workers: die with the pool worker,
+    leave Ctrl-C to it."""
+    del worker_id
+    die_with_parent(os.getppid())
+    ignore_interrupts()
+
+
+def keep_console_stderr() -> None:
+    """Point ``sys.stderr`` at a copy of descriptor 2, so Python-level output (log lines) still
+    reaches the console after :func:`native_stderr_to` moves descriptor 2 to a file."""
+    sys.stderr.flush()
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def native_stderr_to(path: str | Path | None) -> Iterator[None]:
+    """Send descriptor 2 and crash dumps (``faulthandler``) to ``path`` (appended) meanwhile.
+
+    The file is removed afterwards when it stayed empty. ``None``: no redirection.
+    """
+    if path is None:
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with path.open("ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        faulthandler.enable(file=fh, all_threads=True)
+        try:
+            yield
+        finally:
+            faulthandler.disable()
+            os.dup2(saved, 2)
+            os.close(saved)
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            path.unlink()
+
+
+def stderr_tail(path: str | Path | None, max_bytes: int = 4000) -> str | None:
+    """The last ``max_bytes`` of a worker's stderr file (``None`` when there is none or it is empty)."""
+    if path is None:
+        return None
+    try:
+        with Path(path).open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - max_bytes))
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    return text.strip() or None
