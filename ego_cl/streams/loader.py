@@ -19,6 +19,7 @@ is not decoded again. Only deterministic transforms (``transform.deterministic``
 
 from __future__ import annotations
 
+import functools
 import gc
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -102,8 +103,9 @@ def _keep_list(items: list) -> list:
     return items
 
 
-def _init_worker(worker_id: int) -> None:
-    """Worker init: one torch thread per decode worker, and never collect inherited objects.
+def _init_worker(worker_id: int, extra: Callable[[int], None] | None = None) -> None:
+    """Worker init: one torch thread per decode worker, and never collect inherited objects;
+    then the caller's ``worker_init`` (``extra``), if any.
 
     A forked worker inherits the parent's objects, including decoder contexts whose threads did
     not survive the fork; finalising one of those in the child crashes it. Freezing the inherited
@@ -111,6 +113,8 @@ def _init_worker(worker_id: int) -> None:
     """
     torch.set_num_threads(1)
     gc.freeze()
+    if extra is not None:
+        extra(worker_id)
 
 
 def _start(loader: DataLoader, started: set[int]) -> Iterator:
@@ -168,14 +172,20 @@ def worker_order(n_batches: int, workers: int, run_batches: int) -> list[int | N
 
 
 def _data_loader(
-    dataset: ClipDataset, plan: _RequestPlan, workers: int, prefetch_batches: int, pin_memory: bool, context
+    dataset: ClipDataset,
+    plan: _RequestPlan,
+    workers: int,
+    prefetch_batches: int,
+    pin_memory: bool,
+    context,
+    worker_init: Callable[[int], None] | None = None,
 ) -> DataLoader:
     kwargs = {}
     if workers > 0:
         kwargs = {
             "persistent_workers": True,
             "prefetch_factor": max(1, -(-prefetch_batches // workers)),
-            "worker_init_fn": _init_worker,
+            "worker_init_fn": functools.partial(_init_worker, extra=worker_init),
             "multiprocessing_context": context,
         }
     return DataLoader(
@@ -213,6 +223,8 @@ class StreamLoader:
         with_video: ``False`` gives empty ``[B, 0]`` clips and decodes nothing (label-only learners).
         pin_memory: Pin batches for fast host-to-GPU copies.
         multiprocessing_context: ``"fork"``/``"spawn"``/``"forkserver"``; ``None`` = the default.
+        worker_init: Also called (picklable, with the worker id) in every decode worker as it
+            starts, e.g. the runner's hook that makes decode workers die with their parent.
     """
 
     def __init__(
@@ -233,6 +245,7 @@ class StreamLoader:
         with_video: bool = True,
         pin_memory: bool = False,
         multiprocessing_context: str | None = None,
+        worker_init: Callable[[int], None] | None = None,
     ):
         if batch_size < 1 or workers < 0 or fetch_workers < 0 or prefetch_batches < 1 or run_batches < 1:
             raise ValueError(
@@ -259,10 +272,12 @@ class StreamLoader:
         context = multiprocessing_context
         stream_dataset = dataset if workers else self._local
         self._stream = _data_loader(
-            stream_dataset, self._stream_plan, workers, prefetch_batches, pin_memory, context
+            stream_dataset, self._stream_plan, workers, prefetch_batches, pin_memory, context, worker_init
         )
         self._fetch = (
-            _data_loader(dataset, self._fetch_plan, fetch_workers, prefetch_batches, pin_memory, context)
+            _data_loader(
+                dataset, self._fetch_plan, fetch_workers, prefetch_batches, pin_memory, context, worker_init
+            )
             if fetch_workers
             else None
         )

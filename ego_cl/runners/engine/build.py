@@ -21,6 +21,7 @@ from ego_cl.metrics.prediction_log import prediction_log_columns
 from ego_cl.protocols import StreamSource
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.engine.label_gate import LabelGate
+from ego_cl.runners.engine.lifeline import decode_worker_init
 from ego_cl.runners.engine.loop import NearFuture, PastWindow
 from ego_cl.runners.engine.user import UserParts
 from ego_cl.runners.inputs import build_stream
@@ -52,6 +53,7 @@ def build_loader(cfg: StreamConfig, source: StreamSource, stream: UserStream, *,
         clip_s=cfg.clip_s if cfg.short_window == "pad" else None,
         cache_bytes=cfg.decode_cache_mb * 2**20,
         pin_memory=device.startswith("cuda"),
+        worker_init=decode_worker_init,  # decode workers die with their parent, leave Ctrl-C to it
     )
 
 

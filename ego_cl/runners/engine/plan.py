@@ -129,7 +129,15 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
             user_dir=str(run.user(uid).path),
             tb_dir=str(run.tb(uid)) if cfg.run.tensorboard else None,
         )
-        jobs.append(Job(key=f"users/{uid}@{run_dir.name}", size=len(loaded.users[uid]), payload=payload))
+        stderr = str(run.user(uid).stderr_log)  # the worker's stderr while it runs this user
+        jobs.append(
+            Job(
+                key=f"users/{uid}@{run_dir.name}",
+                size=len(loaded.users[uid]),
+                payload=payload,
+                stderr_path=stderr,
+            )
+        )
     baseline_dirs = None
     if cfg.run.baseline:
         learner = baseline_learner(cfg)
@@ -151,7 +159,15 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
                 user_dir=str(bdir),
                 tb_dir=None,
             )
-            jobs.append(Job(key=f"baseline/{key}/{uid}", size=len(loaded.users[uid]), payload=payload))
+            stderr = str(UserDir(bdir).stderr_log)
+            jobs.append(
+                Job(
+                    key=f"baseline/{key}/{uid}",
+                    size=len(loaded.users[uid]),
+                    payload=payload,
+                    stderr_path=stderr,
+                )
+            )
     frames = {**attrs.asdict(loaded.frames), "describe": loaded.frames.describe()}
     frames["skipped_missing"] = {u: n for u, n in loaded.dropped.items() if n}
     log.info("frames_from", run_dir=str(run_dir), frames=frames["describe"], cache_dir=inputs.cache_dir)
