@@ -24,7 +24,7 @@ import structlog
 import torch
 
 from ego_cl.learners.networks.builders import VideoNetwork, build_network
-from ego_cl.learners.networks.checkpoint import PRETRAIN_FORMAT, load_network_state
+from ego_cl.learners.networks.checkpoint import PRETRAIN_FORMAT, fusion_kernel_for, load_network_state
 from ego_cl.runners.checkpoint_io import read_checkpoint, write_checkpoint
 from ego_cl.runners.config import converter, dump_yaml
 from ego_cl.runners.files import atomic_write_text
@@ -94,12 +94,18 @@ def _datasets(cfg: PretrainConfig, data: PretrainData) -> tuple[PretrainClips, P
 
 def _init_network(cfg: PretrainConfig, data: PretrainData) -> VideoNetwork:
     torch.manual_seed(cfg.run.seed)
+    path = cfg.network.init_checkpoint
+    init = read_checkpoint(path) if path else None
+    kernel = fusion_kernel_for(init, cfg.network.kind, None, source=str(path)) if init else None
     network = build_network(
-        cfg.network.kind, n_verbs=data.n_verbs, n_nouns=data.n_nouns, dropout=cfg.network.dropout
+        cfg.network.kind,
+        n_verbs=data.n_verbs,
+        n_nouns=data.n_nouns,
+        dropout=cfg.network.dropout,
+        fusion_kernel=kernel,  # a SlowFast takes the init checkpoint's fusion kernel
     )
-    if cfg.network.init_checkpoint:
-        path = cfg.network.init_checkpoint
-        load_network_state(network, read_checkpoint(path), include_head=False, source=path)
+    if init is not None:
+        load_network_state(network, init, include_head=False, source=path)
         log.info("backbone_initialised", checkpoint=path)
     return network
 
