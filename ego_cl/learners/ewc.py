@@ -1,13 +1,24 @@
-"""Online elastic weight consolidation (EWC++ style; Kirkpatrick et al. 2017, Chaudhry et al. 2018).
+"""Online elastic weight consolidation: EWC++ (Chaudhry et al., ECCV 2018, "Riemannian Walk").
 
-Loss = mean action loss + ``ewc_lambda/2 · Σ_i F_i (θ_i - θ*_i)²``. A user stream has no task
-boundaries, so every ``task_batches`` consecutive batches form one "task". At the end of a task
-the Fisher diagonal ``F`` becomes the moving average ``fisher_decay · F + (1 - fisher_decay) ·
-mean g²`` (``g²``: squared mini-batch loss gradients of the task's updates, the empirical
-Fisher) and the anchor ``θ*`` becomes the current parameters. (With one-batch tasks and one
-update per batch the penalty would vanish at every update: each update starts at its anchor.)
-The penalty gradient ``ewc_lambda · F · (θ - θ*)`` is added analytically, so each update needs
-one backward pass.
+A user stream has no task boundaries, so every ``task_batches`` consecutive batches form one
+"task". At the end of a task the running Fisher diagonal becomes EWC++'s moving average (eq. 6,
+``α`` = ``fisher_new_weight`` = 0.9 weights the *new* estimate)::
+
+    F ← α · F_new + (1 − α) · F          (the first task's estimate initialises F)
+
+where ``F_new`` is the mean of the squared mini-batch loss gradients of the task's updates (the
+empirical Fisher, as in the paper's appendix and code), and the anchor ``θ*`` becomes the
+current parameters. The penalty, with ``penalty="normalized"`` (default, as in the paper and its
+released code, where λ = 10 is tuned for it)::
+
+    λ · Σ_i F̂_i (θ_i − θ*_i)²,   F̂ = (F − min F) / (max F − min F)   (min/max over all parameters)
+
+i.e. the Fisher rescaled to [0, 1] and no ½. ``penalty="raw_half"`` is Kirkpatrick et al.'s
+``λ/2 · Σ F_i (θ_i − θ*_i)²`` on the raw Fisher: with cross-entropy gradients of a pretrained
+video model the raw Fisher is tiny, so at λ = 10 that penalty is ~1e-4 of the loss and EWC is
+indistinguishable from fine-tuning. (With one-batch tasks and one update per batch the penalty
+would vanish at every update: each update starts at its anchor.) The penalty gradient is added
+analytically, so each update needs one backward pass.
 """
 
 from __future__ import annotations
@@ -23,31 +34,68 @@ from ego_cl.learners.adaptation.adapted import AdaptContext, adapt
 from ego_cl.learners.adaptation.optim import TrainOptions
 from ego_cl.types import Batch, LearnStats, Prediction
 
-__all__ = ["EWCLearner", "EwcConfig"]
+__all__ = ["EWCLearner", "EwcConfig", "EwcPenalty", "penalty_weights"]
+
+
+EwcPenalty = Literal["normalized", "raw_half"]
 
 
 @attrs.frozen(kw_only=True)
 class EwcConfig(TrainOptions):
-    """Online EWC (EWC++ style): fine-tuning plus ``ewc_lambda/2 · Σ F (θ - θ*)²``.
+    """Online EWC (EWC++, Chaudhry et al. 2018): fine-tuning plus ``λ · Σ F̂ (θ - θ*)²``.
 
-    Every ``task_batches`` batches form one "task": then the Fisher diagonal (a moving average of
-    squared loss gradients) is updated and the anchor ``θ*`` becomes the current parameters.
+    Every ``task_batches`` batches form one "task": then the running Fisher diagonal becomes
+    ``fisher_new_weight · F_new + (1 - fisher_new_weight) · F`` and the anchor ``θ*`` becomes the
+    current parameters.
 
     Attributes:
-        ewc_lambda: Penalty strength (10, as in the EWC baselines of Chaudhry et al. 2018).
-        fisher_decay: Weight of the old Fisher in the moving average, in ``[0, 1)`` (0.9, EWC++).
+        ewc_lambda: Penalty strength λ (10: Chaudhry et al. 2018, their EWC/EWC++ setting, which
+            applies to the [0, 1]-normalised Fisher).
+        fisher_new_weight: EWC++'s α, the weight of the *new* task's Fisher estimate in the moving
+            average, in ``(0, 1]`` (0.9: Chaudhry et al. 2018, eq. 6; 1 = only the last task).
+            Replaces ``fisher_decay`` (which weighted the old Fisher by 0.9).
+        penalty: ``normalized``: ``λ Σ F̂ Δθ²`` with the Fisher min-max rescaled to [0, 1] over all
+            parameters, no ½ (Chaudhry et al. 2018, paper and code); ``raw_half``:
+            ``λ/2 Σ F Δθ²`` on the raw Fisher (Kirkpatrick et al. 2017).
         task_batches: Batches per task (16 = 64 clips at batch 4, the original's past window).
         (the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`)
     """
 
     kind: Literal["ewc"] = "ewc"
     ewc_lambda: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
-    fisher_decay: float = attrs.field(default=0.9, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    fisher_new_weight: float = attrs.field(
+        default=0.9, validator=[attrs.validators.gt(0), attrs.validators.le(1)]
+    )
+    penalty: EwcPenalty = "normalized"
     task_batches: int = attrs.field(default=16, validator=attrs.validators.gt(0))
 
 
+def penalty_weights(fisher: Mapping[str, torch.Tensor], penalty: EwcPenalty) -> dict[str, torch.Tensor]:
+    """Per-parameter weights ``w`` of the penalty ``λ Σ w (θ - θ*)²``.
+
+    ``normalized``: ``(F - min F) / (max F - min F)`` with min and max over all parameters (all
+    zeros while the Fisher is constant, e.g. before the first task ends); ``raw_half``: ``F / 2``.
+
+    Example:
+        >>> w = penalty_weights({"a": torch.tensor([1.0, 3.0]), "b": torch.tensor([5.0])}, "normalized")
+        >>> w["a"].tolist(), w["b"].tolist()
+        ([0.0, 0.5], [1.0])
+        >>> penalty_weights({"a": torch.tensor([1.0, 3.0])}, "raw_half")["a"].tolist()
+        [0.5, 1.5]
+    """
+    if penalty == "raw_half":
+        return {name: f / 2 for name, f in fisher.items()}
+    if not fisher:
+        return {}
+    low = min(float(f.min()) for f in fisher.values())
+    span = max(float(f.max()) for f in fisher.values()) - low
+    if span <= 0:
+        return {name: torch.zeros_like(f) for name, f in fisher.items()}
+    return {name: (f - low) / span for name, f in fisher.items()}
+
+
 class EWCLearner:
-    """Fine-tuning with an online EWC penalty towards the parameters after the previous batch.
+    """Fine-tuning with an online EWC penalty towards the parameters at the end of the last task.
 
     Args:
         network: The pretrained ``VideoNetwork`` (left unchanged: a copy is trained).
@@ -72,7 +120,10 @@ class EWCLearner:
         self._anchor = {n: p.detach().clone() for n, p in self._params.items()}
         self._squared = {n: torch.zeros_like(p) for n, p in self._params.items()}
         self._n_squared = 0
-        self.ewc_lambda, self.fisher_decay = config.ewc_lambda, config.fisher_decay
+        self._n_tasks = 0
+        self.ewc_lambda, self.fisher_new_weight = config.ewc_lambda, config.fisher_new_weight
+        self.penalty = config.penalty
+        self._weights = penalty_weights(self._fisher, self.penalty)
         self.k_updates, self.task_batches = config.k_updates, config.task_batches
         self.n_batches = 0
 
@@ -100,29 +151,33 @@ class EWCLearner:
 
     @torch.no_grad()
     def _consolidate(self) -> None:
+        """End of a task: EWC++ average (the first task initialises), new anchor, new weights."""
+        alpha = self.fisher_new_weight if self._n_tasks else 1.0
         for name, p in self._params.items():
             new = self._squared[name] / max(self._n_squared, 1)
-            self._fisher[name].mul_(self.fisher_decay).add_(new, alpha=1 - self.fisher_decay)
+            self._fisher[name].mul_(1 - alpha).add_(new, alpha=alpha)
             self._anchor[name].copy_(p)
             self._squared[name].zero_()
         self._n_squared = 0
+        self._n_tasks += 1
+        self._weights = penalty_weights(self._fisher, self.penalty)
 
     @torch.no_grad()
     def _add_penalty_gradients(self) -> float:
-        """Accumulate ``g²`` of the loss, add ``λ F (θ - θ*)`` to the gradients; the penalty value."""
+        """Accumulate ``g²`` of the loss, add ``2 λ w (θ - θ*)`` to the gradients; the penalty value."""
         penalty = 0.0
         self._n_squared += 1
         for name, p in self._params.items():
             if p.grad is not None:
                 self._squared[name].add_(p.grad.square())
             delta = p - self._anchor[name]
-            penalty += float((self._fisher[name] * delta.square()).sum())
+            penalty += float((self._weights[name] * delta.square()).sum())
             if p.grad is not None:
-                p.grad.add_(self._fisher[name] * delta, alpha=self.ewc_lambda)
-        return self.ewc_lambda / 2 * penalty
+                p.grad.add_(self._weights[name] * delta, alpha=2 * self.ewc_lambda)
+        return self.ewc_lambda * penalty
 
     def state_dict(self) -> dict[str, Any]:
-        """Network, optimiser, Fisher, anchor, the task's gradient sums, mask, RNG, batch count."""
+        """Network, optimiser, running Fisher, anchor, the task's gradient sums, counts, mask, RNG."""
         return {
             **self._net.state_dict(),
             "optimizer": self._optimizer.state_dict(),
@@ -130,6 +185,7 @@ class EWCLearner:
             "anchor": dict(self._anchor),
             "squared": dict(self._squared),
             "n_squared": self._n_squared,
+            "n_tasks": self._n_tasks,
             "n_batches": self.n_batches,
         }
 
@@ -142,4 +198,6 @@ class EWCLearner:
             self._anchor[name] = state["anchor"][name].clone().to(self._net.device)
             self._squared[name] = state["squared"][name].clone().to(self._net.device)
         self._n_squared = int(state["n_squared"])
+        self._n_tasks = int(state["n_tasks"])
+        self._weights = penalty_weights(self._fisher, self.penalty)
         self.n_batches = int(state["n_batches"])

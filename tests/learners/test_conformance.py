@@ -73,10 +73,23 @@ FACTORIES = {
     "replay_cbrs": lambda s, seed: _replay(
         s, seed, memory="class_balanced", upstream_batch_nobs=True, k_updates=2, resample_each_update=False
     ),
+    "replay_joint_upstream": lambda s, seed: _replay(
+        s,
+        seed,
+        k_updates=3,
+        replay_batch_size=2,
+        upstream_joint_mean_after_first=True,
+        upstream_half_loss_when_empty=True,
+    ),
     "replay_head": lambda s, seed: _replay(s, seed, trainable="head", memory="reservoir", capacity=0),
     "ewc": lambda s, seed: EWCLearner(
         tiny_network(seed),
         EwcConfig(lr=0.05, ewc_lambda=10.0, task_batches=1, k_updates=2),
+        context=_ctx(seed),
+    ),
+    "ewc_raw_half": lambda s, seed: EWCLearner(
+        tiny_network(seed),
+        EwcConfig(lr=0.05, penalty="raw_half", fisher_new_weight=0.5, task_batches=2),
         context=_ctx(seed),
     ),
     "lwf": lambda s, seed: LwFLearner(tiny_network(seed), LwfConfig(lr=0.05), context=_ctx(seed)),

@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from ego_cl.learners.adaptation.adapted import AdaptContext
-from ego_cl.learners.ewc import EwcConfig, EWCLearner
+from ego_cl.learners.ewc import EwcConfig, EWCLearner, penalty_weights
 from ego_cl.learners.finetune import FinetuneConfig, FinetuneLearner
 from ego_cl.learners.lwf import LwfConfig, LwFLearner
 from tests.learners.conftest import TinyStream, tiny_network
@@ -52,15 +52,70 @@ def test_ewc_consolidates_every_task_then_penalises_moving_away(stream):
     assert learner.learn(stream.batch(12))["ewc_penalty"] > 0  # moved away within the task
 
 
-def test_ewc_fisher_is_the_decayed_average_of_squared_gradients(stream):
-    learner = EWCLearner(tiny_network(), EwcConfig(fisher_decay=0.25, task_batches=1))
-    learner.learn(stream.batch(0))
-    first = {k: v.clone() for k, v in learner.state_dict()["fisher"].items()}
-    learner.learn(stream.batch(4))
-    second = learner.state_dict()["fisher"]
-    for name, f in first.items():
-        new = (second[name] - 0.25 * f) / 0.75  # the second batch's g², never negative
-        assert bool((new >= -1e-7).all()), name
+def _params(learner):
+    return {n: p.detach().clone() for n, p in learner._net.network.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize("alpha", [0.9, 0.25, 1.0])
+def test_ewc_plus_plus_gives_the_new_window_weight_alpha(alpha, stream):
+    """EWC++ eq. 6: F = α F_new + (1 - α) F_old; F_new = squared gradient of the window (one batch).
+
+    With λ = 0 and plain SGD, a batch's gradient is (θ_before - θ_after) / lr."""
+    lr = 0.5
+    learner = EWCLearner(
+        tiny_network(), EwcConfig(ewc_lambda=0.0, lr=lr, fisher_new_weight=alpha, task_batches=1)
+    )
+    squared = []
+    for batch in stream.batches(3):
+        before = _params(learner)
+        learner.learn(batch)
+        after = _params(learner)
+        squared.append({n: ((before[n] - after[n]) / lr).square() for n in before})
+    expected = squared[0]  # the first window initialises the running Fisher
+    for window in squared[1:]:
+        expected = {n: alpha * window[n] + (1 - alpha) * expected[n] for n in expected}
+    fisher = learner.state_dict()["fisher"]
+    for name, value in expected.items():
+        assert torch.allclose(fisher[name], value, rtol=1e-3, atol=1e-9), name
+
+
+def test_the_old_key_is_gone():
+    with pytest.raises(TypeError):
+        EwcConfig(fisher_decay=0.9)
+
+
+@pytest.mark.parametrize("penalty", ["normalized", "raw_half"])
+def test_ewc_penalty_value_and_scale(penalty, stream):
+    learner = EWCLearner(tiny_network(), EwcConfig(ewc_lambda=10.0, lr=0.05, task_batches=2, penalty=penalty))
+    for batch in stream.batches(3):  # task 1 = batches 0, 1; batch 2 moves away from the anchor
+        learner.learn(batch)
+    state = learner.state_dict()
+    fisher, anchor, net = state["fisher"], state["anchor"], state["network"]
+    if penalty == "normalized":
+        flat = torch.cat([f.flatten() for f in fisher.values()])
+        weights = {n: (f - flat.min()) / (flat.max() - flat.min()) for n, f in fisher.items()}
+        assert max(float(w.max()) for w in weights.values()) == pytest.approx(1.0)
+    else:
+        weights = {n: f / 2 for n, f in fisher.items()}
+    expected = 10.0 * sum(float((weights[n] * (net[n] - anchor[n]).square()).sum()) for n in fisher)
+    assert expected > 0
+    assert learner.learn(stream.batch(12))["ewc_penalty"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_penalty_gradient_is_the_derivative_of_the_penalty():
+    g = torch.Generator().manual_seed(0)
+    fisher = {"a": torch.rand(3, 2, generator=g), "b": torch.rand(4, generator=g)}
+    anchor = {n: torch.randn(f.shape, generator=g) for n, f in fisher.items()}
+    theta = {n: torch.randn(f.shape, generator=g, requires_grad=True) for n, f in fisher.items()}
+    for penalty, factor in (("normalized", 1.0), ("raw_half", 0.5)):
+        weights = penalty_weights(fisher, penalty)
+        value = sum((weights[n] * (theta[n] - anchor[n]).square()).sum() for n in fisher)
+        grads = torch.autograd.grad(value, list(theta.values()))
+        for (name, p), grad in zip(theta.items(), grads):
+            # what EWCLearner adds analytically (per unit λ): 2 w Δθ
+            assert torch.allclose(grad, 2 * weights[name] * (p - anchor[name]).detach()), name
+        if penalty == "raw_half":
+            assert torch.allclose(weights["a"], factor * fisher["a"])
 
 
 def _calibrated_network():

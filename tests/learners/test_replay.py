@@ -10,7 +10,7 @@ from ego_cl.learners.derpp import DerppConfig, DERppLearner
 from ego_cl.learners.er_ace import ErAceConfig, ERACELearner
 from ego_cl.learners.feature_replay import FeatureReplayConfig, FeatureReplayLearner
 from ego_cl.learners.finetune import FinetuneConfig, FinetuneLearner
-from ego_cl.learners.replay import ReplayConfig, ReplayLearner
+from ego_cl.learners.replay import ReplayConfig, ReplayLearner, replay_loss
 from ego_cl.types import Batch
 from tests.learners.conftest import BATCH, tiny_network
 
@@ -29,6 +29,52 @@ def test_loss_while_memory_is_empty_and_half_half_after(stream, upstream):
     second = learner.learn(stream.batch(4))
     assert second["n_replayed"] == BATCH
     assert second["loss"] == pytest.approx((second["loss_new"] + second["loss_mem"]) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("losses", "first", "half", "joint", "expected"),
+    [
+        # 4 new samples (1, 2, 3, 4: mean 2.5) and 2 replayed (10, 20: mean 15)
+        ([1, 2, 3, 4, 10, 20], True, False, False, (2.5 + 15) / 2),
+        ([1, 2, 3, 4, 10, 20], False, False, False, (2.5 + 15) / 2),  # default: ½/½ on every update
+        ([1, 2, 3, 4, 10, 20], True, False, True, (2.5 + 15) / 2),  # upstream: ½/½ on the first ...
+        ([1, 2, 3, 4, 10, 20], False, False, True, 40 / 6),  # ... plain joint mean on updates 2..K
+        ([1, 2, 3, 4], True, True, False, 2.5 / 2),  # empty memory, half-loss quirk
+        ([1, 2, 3, 4], False, True, False, 2.5 / 2),
+        ([1, 2, 3, 4], False, True, True, 2.5),  # upstream update 2..K: mean of the joint (= new) batch
+        ([1, 2, 3, 4], True, False, True, 2.5),
+    ],
+)
+def test_replay_loss_hand_traced(losses, first, half, joint, expected):
+    per_sample = torch.tensor(losses, dtype=torch.float32)
+    loss = replay_loss(per_sample, 4, first_update=first, half_when_empty=half, joint_mean_after_first=joint)
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+def _after_two_batches(stream, capacity, joint, k_updates):
+    config = ReplayConfig(
+        lr=0.1,
+        capacity=capacity,
+        k_updates=k_updates,
+        memory="fifo",
+        upstream_joint_mean_after_first=joint,
+    )
+    learner = ReplayLearner(tiny_network(), config, fetch=stream.fetch)
+    for batch in stream.batches(2):
+        learner.learn(batch)
+    return learner.state_dict()["network"]
+
+
+@pytest.mark.parametrize(("capacity", "k_updates", "differs"), [(2, 3, True), (2, 1, False), (4, 3, False)])
+def test_joint_mean_after_first_changes_updates_2_to_k_only_when_draw_sizes_differ(
+    stream, capacity, k_updates, differs
+):
+    """2 memory samples against 4 new: the joint mean weights memory 1/3, not 1/2; with 4 against 4
+    (or a single update) both rules give the same loss."""
+    plain = _after_two_batches(stream, capacity, False, k_updates)
+    upstream = _after_two_batches(stream, capacity, True, k_updates)
+    same = all(torch.allclose(plain[k].float(), upstream[k].float(), atol=1e-6) for k in plain)
+    assert same != differs
 
 
 def test_fetches_only_stored_past_indices(stream):
