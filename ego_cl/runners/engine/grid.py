@@ -21,14 +21,16 @@ import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 import structlog
 
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
-from ego_cl.runners.engine.plan import plan_run
+from ego_cl.runners.engine.plan import config_text, plan_run
 from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.run import UserTarget, run_plans
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.inputs import DefaultCheckpoint, resolve_inputs
+from ego_cl.runners.provenance import resolve_timestamp
 from ego_cl.runners.results import RunDir, override_slug, run_dir_name, safe_name
 
 __all__ = [
@@ -147,24 +149,40 @@ def prepare_grid(
     """
     grid = parse_grid(grid_items)
     base = load_config(StreamRunConfig, config, overrides)
-    parent = Path(resume) if resume is not None else grid_parent(base, overrides, grid_items)
+    if resume is None:  # one run.timestamp for the grid, written into every combination's config
+        base = resolve_timestamp(base)
+        parent = grid_parent(base, overrides, grid_items)
+    else:
+        parent = Path(resume)
+        base = resolve_timestamp(base, _saved_timestamp(parent))
     runs = []
     for combo in grid_combinations(grid):
         cfg = load_config(StreamRunConfig, config, [*overrides, *combo])
         run_dir = parent / grid_dir_name(combo)
         run = RunDir(run_dir)
+        cfg = resolve_timestamp(cfg, base.run.timestamp)
         if run.config.is_file():
             saved = load_config(StreamRunConfig, run.config)
+            cfg = attrs.evolve(cfg, run=attrs.evolve(cfg.run, timestamp=saved.run.timestamp))
             if dump_yaml(saved) != dump_yaml(cfg):
                 raise ConfigError([f"{run_dir}: its config.yaml differs from this grid's config for {combo}"])
         else:
-            atomic_write_text(run.config, dump_yaml(cfg))
+            atomic_write_text(run.config, config_text(cfg))
         runs.append((run_dir, cfg))
     atomic_write_text(
         parent / "grid.txt", "\n".join([*overrides, *(f"--grid {g}" for g in grid_items)]) + "\n"
     )
     log.info("grid_prepared", grid_dir=str(parent), n_runs=len(runs), slug=override_slug(grid_items))
     return parent, runs
+
+
+def _saved_timestamp(parent: Path) -> str | None:
+    """The ``run.timestamp`` in the configs of an existing grid (``None`` if none records one)."""
+    for path in sorted(parent.glob("GRID_*/config.yaml")):
+        stamp = load_config(StreamRunConfig, path).run.timestamp
+        if stamp is not None:
+            return stamp
+    return None
 
 
 def run_grid(

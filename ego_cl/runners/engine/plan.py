@@ -24,10 +24,11 @@ from ego_cl.runners.engine.job import UserJob
 from ego_cl.runners.engine.pool import Job
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.inputs import Inputs, load_inputs
+from ego_cl.runners.provenance import config_header, now_iso, provenance, resolve_timestamp
 from ego_cl.runners.results import RunDir, UserDir, run_dir_name, safe_name
 from ego_cl.types import InputError
 
-__all__ = ["RunPlan", "baseline_key", "plan_run", "prepare_run_dir"]
+__all__ = ["RunPlan", "baseline_key", "config_text", "plan_run", "prepare_run_dir"]
 
 log = structlog.get_logger(__name__)
 
@@ -58,17 +59,28 @@ class RunPlan:
 def prepare_run_dir(
     cfg: StreamRunConfig, overrides: Sequence[str], *, resume: str | Path | None = None
 ) -> tuple[Path, StreamRunConfig]:
-    """Create the run directory with its ``config.yaml`` (or reopen one to resume)."""
+    """Create the run directory with its ``config.yaml`` (or reopen one to resume).
+
+    ``run.timestamp`` is resolved to the value the directory is named with, and ``config.yaml``
+    starts with a provenance comment block (versions, git commit, host, devices, time).
+    """
     if resume is not None:
         run = RunDir(resume)
         if not run.config.is_file():
             raise InputError(f"--resume {run.path}: not a run directory (no config.yaml)")
         return run.path, load_config(StreamRunConfig, run.config)
+    cfg = resolve_timestamp(cfg)
     run = RunDir(Path(cfg.run.out_dir) / cfg.run.experiment / run_dir_name(cfg.run.timestamp, overrides))
     if run.config.exists():
         raise InputError(f"{run.path}: already exists; continue it with --resume {run.path}")
-    atomic_write_text(run.config, dump_yaml(cfg))
+    atomic_write_text(run.config, config_text(cfg))
     return run.path, cfg
+
+
+def config_text(cfg: StreamRunConfig) -> str:
+    """``config.yaml``: a provenance comment block, then the resolved config."""
+    record = {"created": now_iso(), **provenance(cfg.pool.devices)}
+    return config_header(record) + dump_yaml(cfg)
 
 
 def _file_digest(path: str | Path) -> str:

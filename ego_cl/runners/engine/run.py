@@ -7,6 +7,7 @@ writes each plan's summary and the ``run.copy_final_to`` copies.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ego_cl.runners.engine.pool import Job, Outcome
 from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.summary import HEADLINE, summarize
 from ego_cl.runners.inputs import DefaultCheckpoint, pin_inputs, resolve_inputs
+from ego_cl.runners.provenance import now_iso, provenance
 from ego_cl.runners.results import RunDir, UserDir
 
 __all__ = ["UserTarget", "run_plans", "run_stream"]
@@ -66,6 +68,7 @@ def run_plans(
                 )
             progress.finished(outcome, job)
 
+    started, clock = now_iso(), time.perf_counter()
     first = RunDir(plans[0].run_dir)
     if log_file is None and len(plans) == 1:
         log_file = first.log_file
@@ -81,7 +84,13 @@ def run_plans(
             decode_workers=cfg.stream.workers,  # the default torch threads leave them their cores
         )
     failed = {o.key: o for o in outcomes if not o.ok}
-    summaries = [_summarize_logged(plan, failed) for plan in plans]
+    record = {
+        **provenance(cfg.pool.devices),
+        "started": started,
+        "finished": now_iso(),
+        "wall_s": round(time.perf_counter() - clock, 3),
+    }
+    summaries = [_summarize_logged(plan, failed, record) for plan in plans]
     for plan in plans:  # run.copy_final_to: a second copy of the final summary files
         if plan.cfg.run.copy_final_to:
             copy_final(plan.run_dir, plan.cfg.run.copy_final_to, experiment=plan.cfg.run.experiment)
@@ -123,9 +132,9 @@ def _routed(job: Job, log_to: tuple[str, ...]) -> Job:
     return attrs.evolve(job, payload=attrs.evolve(job.payload, log_to=log_to))
 
 
-def _summarize_logged(plan: RunPlan, failed: dict[str, Outcome]) -> dict:
+def _summarize_logged(plan: RunPlan, failed: dict[str, Outcome], record: dict[str, Any]) -> dict:
     with structlog.contextvars.bound_contextvars(log_to=(str(plan.run_dir),)):
-        summary = summarize(plan, failed)
+        summary = summarize(plan, failed, {"provenance": {**record, "timestamp": plan.cfg.run.timestamp}})
         headline = {name: summary["oag"].get(name, {}).get("mean") for name in HEADLINE}
         log.info(
             "run_finished",

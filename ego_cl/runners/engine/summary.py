@@ -31,8 +31,11 @@ def _final(udir: UserDir) -> dict[str, float] | None:
     return udir.read_json("metrics.json") if udir.is_done else None
 
 
-def summarize(plan: RunPlan, failed: Mapping[str, Outcome]) -> dict[str, Any]:
-    """Read every user's final metrics, compute OAG and write ``summary.json``/``summary.csv``."""
+def summarize(
+    plan: RunPlan, failed: Mapping[str, Outcome], extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read every user's final metrics, compute OAG and write ``summary.json``/``summary.csv``
+    (``extra``: more top-level entries, e.g. ``provenance``)."""
     run_dir = plan.run_dir
     method = {u: _final(RunDir(run_dir).user(u)) for u in plan.users}
     baseline = {u: _final(UserDir(d)) for u, d in (plan.baseline_dirs or {}).items()}
@@ -56,6 +59,7 @@ def summarize(plan: RunPlan, failed: Mapping[str, Outcome]) -> dict[str, Any]:
         "users": {
             u: {"metrics": method[u], "baseline": baseline.get(u), "oag": gains.get(u)} for u in plan.users
         },
+        **(extra or {}),
     }
     atomic_write_text(
         RunDir(run_dir).summary_json, json.dumps(summary, indent=2, sort_keys=True, default=_nan) + "\n"
