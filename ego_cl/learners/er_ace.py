@@ -33,6 +33,13 @@ class ErAceConfig(TrainOptions, MemoryOptions):
     """ER-ACE (Caccia et al. 2022): replay where the new batch's cross-entropy only competes
     among the classes present in that batch (asymmetric CE); memory samples use the full CE.
 
+    As published (§4, ``L_ace``): the incoming batch's softmax is restricted to the classes in that
+    batch, from the first batch on, and loss = mean ACE(new) + mean CE(memory), unweighted. The
+    authors' code additionally leaves classes with an index above the largest seen so far
+    unmasked and masks only from the second task on; both refer to class-incremental task
+    splits with ordered class indices and have no meaning on a pretrained model's user stream,
+    so they are not reproduced. Memory CE uses the prediction-time unseen-class mask.
+
     Attributes: the memory options of :class:`~ego_cl.learners.memory.policy.MemoryOptions` and
     the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`.
     """

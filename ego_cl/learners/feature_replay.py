@@ -29,8 +29,12 @@ __all__ = ["FeatureReplayConfig", "FeatureReplayLearner"]
 class FeatureReplayConfig(OptimOptions, MemoryOptions):
     """Head-only adaptation with replay of the frozen backbone's pooled features (no re-decoding).
 
+    Not a published method: the seed notes' cheap variant of the original ``Replay`` (same
+    ``½ new + ½ memory`` loss, same memory policies and default capacity 64) for a frozen backbone.
+
     Attributes:
-        lr: Learning rate of the head (0.1: the original's head-only setting).
+        lr: Learning rate of the head (0.1: the original's head-only setting, spec §5
+            ``test_user_results/SGD_head_only``).
         (the memory options of :class:`~ego_cl.learners.memory.policy.MemoryOptions` and the
         optimiser options of :class:`~ego_cl.learners.adaptation.optim.OptimOptions`, without
         ``head_lr``/``trainable``; ``upstream_train_mode_predict`` affects the *prediction*

@@ -30,9 +30,14 @@ class LwfConfig(TrainOptions):
     """Learning without Forgetting (Li & Hoiem 2016): fine-tuning plus distillation of the
     pretrained model's softened verb/noun outputs on the new batch.
 
+    The distillation term is the paper's modified cross-entropy (eq. 2) on the recorded outputs
+    of the original network, without Hinton's ``T²`` factor (the paper has none).
+
     Attributes:
-        distill_weight: Weight ``λ_o`` of the distillation loss (1 in the paper).
-        temperature: Softmax temperature ``T`` of the distillation (2 in the paper).
+        distill_weight: Weight ``λ_o`` of the distillation loss (1: Li & Hoiem 2016, §3, the
+            value of most of their experiments).
+        temperature: Softmax temperature ``T`` of the distillation (2: Li & Hoiem 2016, §3,
+            following Hinton et al.).
         (the optimiser options of :class:`~ego_cl.learners.adaptation.optim.TrainOptions`)
     """
 

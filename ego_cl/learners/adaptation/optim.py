@@ -53,13 +53,17 @@ class OptimOptions:
     type stay flat (``learner.lr=0.02``, ``learner.k_updates=2``). Data only: fields, defaults and
     validators.
 
+    Defaults are the original's adaptation setting (spec §4, the reproduce configs'
+    ``test_user_results/SGD``): SGD, lr 0.01, no momentum, no weight decay, one update per batch.
+
     Attributes:
-        lr: Learning rate of the trained parameters.
-        momentum: SGD momentum.
-        nesterov: Nesterov momentum (ignored when momentum is 0).
-        weight_decay: L2 weight decay (never applied to normalisation-layer parameters).
+        lr: Learning rate of the trained parameters (0.01, the original).
+        momentum: SGD momentum (0, the original).
+        nesterov: Nesterov momentum (ignored when momentum is 0; the original forces it off then).
+        weight_decay: L2 weight decay (never applied to normalisation-layer parameters; 0, the
+            original).
         optimizer: ``sgd`` or ``adam``.
-        k_updates: Gradient steps per batch.
+        k_updates: Gradient steps per batch (1, the original's ``TRAIN.INNER_LOOP_ITERS``).
         upstream_train_mode_predict: Predict with BN batch statistics and dropout active, as the
             original did.
     """

@@ -28,10 +28,15 @@ class MemoryOptions:
     """The memory options of the replay learners' configs, defined once (flat keys, data only).
 
     Attributes:
-        memory: Memory policy: ``fifo``, ``reservoir`` or ``class_balanced`` (CBRS by action).
-        capacity: Memory size in samples; ``0`` = unlimited (the original's 1e6 "full replay").
-        replay_batch_size: Memory samples per update (per draw); ``None`` = the new batch's size.
-        resample_each_update: Fresh memory draw for each of the ``k_updates`` (else reuse the first).
+        memory: Memory policy: ``fifo``, ``reservoir`` or ``class_balanced`` (CBRS by action;
+            the original's ``hybrid_CBRS``, Chrysakis & Moens 2020). Default ``reservoir``, one of
+            the original's test settings (spec §5).
+        capacity: Memory size in samples; ``0`` = unlimited (the original's 1e6 "full replay");
+            default 64, the original's small test memory.
+        replay_batch_size: Memory samples per update (per draw); ``None`` = the new batch's size
+            (the original's ``min(b_new, |memory|)``).
+        resample_each_update: Fresh memory draw for each of the ``k_updates`` (else reuse the
+            first); true = the original's ``RESAMPLE_MULTI_ITER``.
     """
 
     memory: MemoryPolicy = "reservoir"
