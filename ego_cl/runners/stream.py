@@ -6,6 +6,7 @@ Usage::
     python -m ego_cl.runners.stream [--config F] [key=value ...]
     python -m ego_cl.runners.stream --resume RUN_DIR         # continue an interrupted run
     python -m ego_cl.runners.stream --print-config [key=value ...]
+    python -m ego_cl.runners.stream --dry-run [key=value ...]   # check inputs, per-user table, time estimate
     python -m ego_cl.runners.stream [key=value ...] --grid a.b=1,2 c.d=x,y   # one run per combination
 
 Every evaluation user of ``data.subset`` is streamed with ``learner`` (and, unless
@@ -26,6 +27,7 @@ from ego_cl.runners.cli import EXIT_FAILED, add_config_arguments, guarded_main, 
 from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.demo import demo_checkpoint, run_demo
 from ego_cl.runners.engine import run as engine_run
+from ego_cl.runners.engine.dryrun import dry_run, format_report
 from ego_cl.runners.engine.grid import prepare_grid_configs, run_grid
 from ego_cl.runners.engine.run import UserTarget
 from ego_cl.runners.engine.summary import format_table
@@ -77,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     add_config_arguments(parser)
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (or grid)")
     parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate every input, build every user stream, print a per-user table and a time "
+        "estimate; write no results",
+    )
+    parser.add_argument(
         "--grid",
         nargs="+",
         metavar="key=v1,v2",
@@ -92,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return grid_main(args)
     if args.resume and (args.config or args.overrides):
         raise ConfigError(["--resume takes the run's own config.yaml; drop --config and overrides"])
-    if not (args.config or args.overrides or args.resume or args.print_config):
+    if args.dry_run and args.resume:
+        raise ConfigError(["--dry-run checks a new run; drop --resume"])
+    if not (args.config or args.overrides or args.resume or args.print_config or args.dry_run):
         setup_logging(args)
         return run_demo()
     cfg = load_config(StreamRunConfig, args.config, args.overrides)
@@ -100,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(dump_yaml(cfg))
         return 0
     setup_logging(args, cfg.run)
+    if args.dry_run:
+        sys.stdout.write(format_report(dry_run(cfg, default_checkpoint=demo_checkpoint)))
+        return 0
     summary = run_stream(cfg, args.overrides, resume=args.resume)
     print(format_table([summary]))
     return EXIT_FAILED if summary["failed"] else 0
