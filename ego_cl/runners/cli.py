@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ego_cl.runners.config import ConfigError, dump_yaml, load_config
+from ego_cl.runners.files import NoSpaceError, is_no_space
 from ego_cl.runners.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from ego_cl.types import InputError
 
@@ -87,8 +89,10 @@ def config_from_args(cls: type[T], args: argparse.Namespace, base: dict[str, Any
 def guarded_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run ``main`` and turn user errors into one-line messages and exit code 2.
 
-    ``ConfigError`` and every ``InputError`` print their lines to stderr; nothing else is
-    swallowed (a bug still shows its traceback).
+    ``ConfigError`` and every ``InputError`` print their lines to stderr; a full disk is one
+    line naming the file (exit 1); an interrupt (Ctrl-C, or ``SIGTERM`` where the command turns
+    it into one) prints the ``--resume`` command the engine attached (``exc.resume``) and exits
+    with ``128 + signal``. Nothing else is swallowed (a bug still shows its traceback).
     """
     try:
         return main(argv)
@@ -99,6 +103,18 @@ def guarded_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        where = (
+            str(exc) if isinstance(exc, NoSpaceError) else f"{exc.filename}: no space left ({exc.strerror})"
+        )
+        print(f"error: {where}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into Terminated by the command
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        text = f"interrupted ({signal.Signals(signum).name})"
+        if getattr(exc, "resume", None):
+            text += f"; every user keeps its last checkpoint. Continue with:\n  {exc.resume}"
+        print(text, file=sys.stderr)
+        return 128 + signum

@@ -28,6 +28,8 @@ from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_
 from ego_cl.runners.engine.plan import config_text, plan_run
 from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.run import UserTarget, run_plans
+from ego_cl.runners.engine.stopping import resumable, resume_command
+from ego_cl.runners.engine.threads import pin_threads
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.inputs import DefaultCheckpoint, resolve_inputs
 from ego_cl.runners.provenance import resolve_timestamp
@@ -164,9 +166,11 @@ def prepare_grid(
         if run.config.is_file():
             saved = load_config(StreamRunConfig, run.config)
             cfg = attrs.evolve(cfg, run=attrs.evolve(cfg.run, timestamp=saved.run.timestamp))
+            cfg = pin_threads(cfg, like=saved)  # the thread count it ran with
             if dump_yaml(saved) != dump_yaml(cfg):
                 raise ConfigError([f"{run_dir}: its config.yaml differs from this grid's config for {combo}"])
         else:
+            cfg = pin_threads(cfg)  # recorded: --resume uses it on any machine
             atomic_write_text(run.config, config_text(cfg))
         runs.append((run_dir, cfg))
     atomic_write_text(
@@ -209,9 +213,12 @@ def run_grid(
                 )
         n_jobs = len({job.key for plan in plans for job in plan.jobs})
         base = runs[0][1]
-        summaries = run_plans(
-            plans, base, progress=Progress(total=n_jobs), target=target, log_file=parent / "log.jsonl"
-        )
+        resume_words = (["--config", str(config)] if config else []) + list(overrides)
+        grid_words = ["--grid", *grid_items]
+        with resumable(resume_command(parent, resume_words, grid_words)):
+            summaries = run_plans(
+                plans, base, progress=Progress(total=n_jobs), target=target, log_file=parent / "log.jsonl"
+            )
     return parent, summaries
 
 

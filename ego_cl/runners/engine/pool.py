@@ -42,7 +42,7 @@ from ego_cl.runners.engine.pool_worker import (
     worker_main,
 )
 
-__all__ = ["Job", "Outcome", "Report", "run_jobs", "slot_devices", "slot_threads"]
+__all__ = ["Job", "Outcome", "Report", "available_cores", "run_jobs", "slot_devices", "slot_threads"]
 
 log = structlog.get_logger(__name__)
 
@@ -121,12 +121,12 @@ def run_jobs(
             return _run_inline(ordered, target, devices[0], on_outcome, on_progress)
         finally:
             torch.set_num_threads(previous)
-    threads = threads_per_slot or slot_threads(_cores(), len(devs), decode_workers)
+    threads = threads_per_slot or slot_threads(available_cores(), len(devs), decode_workers)
     pool = _Pool(target, devs, threads, recycle_after, log_file)  # workers die with this process
     return pool.run(ordered, on_outcome or (lambda o: None), on_progress or (lambda *a: None))
 
 
-def _cores() -> int:
+def available_cores() -> int:
     """CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 

@@ -22,7 +22,9 @@ from ego_cl.runners.engine.job import UserJob, run_user_job
 from ego_cl.runners.engine.plan import RunPlan, plan_run, prepare_run_dir
 from ego_cl.runners.engine.pool import Job, Outcome
 from ego_cl.runners.engine.progress import Progress
+from ego_cl.runners.engine.stopping import resumable, resume_command
 from ego_cl.runners.engine.summary import HEADLINE, summarize
+from ego_cl.runners.engine.threads import pin_threads
 from ego_cl.runners.inputs import DefaultCheckpoint, pin_inputs, resolve_inputs
 from ego_cl.runners.provenance import now_iso, provenance
 from ego_cl.runners.results import RunDir, UserDir
@@ -116,8 +118,10 @@ def run_stream(
     """
     if resume is None:
         cfg = pin_inputs(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint))
+        cfg = pin_threads(cfg)  # recorded in config.yaml: --resume uses it on any machine
     run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
-    with structlog.contextvars.bound_contextvars(log_to=(str(run_dir),)):
+    cfg = pin_threads(cfg, resumed=True)  # no-op unless an older config.yaml lacks the count
+    with structlog.contextvars.bound_contextvars(log_to=(str(run_dir),)), resumable(resume_command(run_dir)):
         inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
         plan = plan_run(cfg, inputs, run_dir)
         log.info("stream_run_started", run_dir=str(run_dir), n_jobs=len(plan.jobs), learner=cfg.learner.kind)

@@ -11,6 +11,7 @@ import io
 import json
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ego_cl.learners.registry import HINDSIGHT_KINDS
@@ -54,6 +55,10 @@ def summarize(
         "n_users": len(plan.users),
         "n_done": len(done),
         "failed": sorted(k for k in failed if _mine(k, plan)),
+        "n_failed_users": sum(k.startswith("users/") and _mine(k, plan) for k in failed),
+        "n_baseline_done": sum(v is not None for v in baseline.values()),
+        "n_failed_baseline": sum(k.startswith("baseline/") and _mine(k, plan) for k in failed),
+        "errors": {k: o.error for k, o in sorted(failed.items()) if _mine(k, plan)},
         "oag": aggregate,
         "frames": plan.frames,
         "users": {
@@ -71,7 +76,8 @@ def summarize(
 def _mine(key: str, plan: RunPlan) -> bool:
     if key.startswith("users/"):
         return key.endswith(f"@{plan.run_dir.name}")
-    return plan.baseline_dirs is not None and key.startswith("baseline/")
+    mine = {f"baseline/{Path(d).parent.name}/{u}" for u, d in (plan.baseline_dirs or {}).items()}
+    return key in mine
 
 
 def _nan(value: Any) -> Any:
@@ -97,11 +103,16 @@ def _cell(stats: Mapping[str, float] | None) -> str:
 
 def format_table(summaries: Sequence[Mapping[str, Any]]) -> str:
     """A plain-text table: one row per method, OAG (balanced top-1, %) mean ± SE over users."""
-    header = f"{'method':<10} {'action OAG':>15} {'verb OAG':>15} {'noun OAG':>15} {'users':>6} {'failed':>6}"
+    header = (
+        f"{'method':<10} {'action OAG':>15} {'verb OAG':>15} {'noun OAG':>15} {'users':>6} {'failed':>6}"
+        f" {'baseline':>8} {'failed':>6}"
+    )
     lines = [header, "-" * len(header)]
     for s in summaries:
         cells = [_cell(s["oag"].get(name)) for name in HEADLINE]
-        counts = f"{s['n_done']:>6} {len(s['failed']):>6}"
+        method_failed = s.get("n_failed_users", len(s["failed"]))  # method users and baseline users apart
+        baseline = f"{s.get('n_baseline_done', 0):>8} {s.get('n_failed_baseline', 0):>6}"
+        counts = f"{s['n_done']:>6} {method_failed:>6} {baseline}"
         name = f"{s['learner']}*" if s.get("hindsight") else s["learner"]
         lines.append(f"{name:<10} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {counts}")
     lines.append(
@@ -111,5 +122,9 @@ def format_table(summaries: Sequence[Mapping[str, Any]]) -> str:
         lines.append("* hindsight oracle (sees the whole stream's labels up front): not an online result")
     lines += [f"run directory ({s['learner']}): {s['run_dir']}" for s in summaries]
     for s in summaries:
-        lines += [f"FAILED {key}: see FAILED.json in its user directory" for key in s["failed"]]
+        errors = s.get("errors", {})
+        lines += [
+            f"FAILED {key}: {errors.get(key) or 'see FAILED.json in its user directory'}"
+            for key in s["failed"]
+        ]
     return "\n".join(lines)
