@@ -16,6 +16,7 @@ configured logging (through the ``EGO_CL_LOGGING`` environment variable, since t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -50,6 +51,7 @@ class _RoutedJsonSink:
     def __init__(self, default: Path | None):
         self.default = default
         self._files: dict[Path, TextIO] = {}
+        self._warned: set[Path] = set()
 
     def __call__(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         routes = event_dict.pop("log_to", None)
@@ -57,8 +59,20 @@ class _RoutedJsonSink:
         if paths:
             line = json.dumps(event_dict, default=str) + "\n"
             for path in paths:
-                self._file(path).write(line)
+                try:
+                    self._file(path).write(line)
+                except OSError as exc:  # e.g. a full disk: the run goes on, the line is dropped
+                    self._write_failed(path, exc)
         return event_dict
+
+    def _write_failed(self, path: Path, exc: OSError) -> None:
+        fh = self._files.pop(path, None)
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.close()
+        if path not in self._warned:
+            self._warned.add(path)
+            print(f"warning: {path}: log lines not written ({exc.strerror or exc})", file=sys.stderr)
 
     def _file(self, path: Path) -> TextIO:
         if path not in self._files:
