@@ -10,13 +10,18 @@ as pytorchvideo's ``uniform_temporal_subsample``; frames repeat when ``T < n_fra
 short-side resize (bilinear, antialiased), crop, normalise with ``mean``/``std``. Resizing and
 cropping are linear with unit-sum weights, so normalising after them equals normalising first;
 doing it last is cheaper.
+
+The resize and the crops are the operations ``torchvision.transforms.v2.functional`` runs on float
+tensors (same ``interpolate`` call, output size and crop anchor; pixel-identical, tested), written
+out so that a stream worker does not import torchvision (its import pulls in ``torch._dynamo``:
+about 190 MiB of resident memory and seconds of start-up per worker).
 """
 
 from __future__ import annotations
 
 import attrs
 import torch
-from torchvision.transforms.v2 import functional as tvf
+from torch.nn.functional import interpolate
 
 __all__ = ["EvalTransform", "TrainTransform", "uniform_temporal_indices"]
 
@@ -52,9 +57,27 @@ def _to_float_frames(clip: torch.Tensor, n_frames: int) -> torch.Tensor:
 
 
 def _short_side_resize(frames: torch.Tensor, side_px: int) -> torch.Tensor:
-    if min(frames.shape[-2:]) == side_px:
+    """Float ``[T, C, H, W]`` with short side ``side_px`` (torchvision's ``resize(x, [side_px])``)."""
+    n, _, height, width = frames.shape
+    if min(height, width) == side_px:
         return frames
-    return tvf.resize(frames, [side_px], antialias=True)
+    long_px = int(side_px * max(height, width) / min(height, width))
+    size = [side_px, long_px] if height <= width else [long_px, side_px]
+    strides = frames.stride()
+    if n == 1 and frames.is_contiguous(memory_format=torch.channels_last) and frames.numel() != strides[0]:
+        # torchvision restrides a single channels-last image so interpolate keeps that layout
+        frames = frames.as_strided(frames.shape, [frames.numel(), *strides[1:]])
+    return interpolate(frames, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def _crop(frames: torch.Tensor, top: int, left: int, side_px: int) -> torch.Tensor:
+    return frames[..., top : top + side_px, left : left + side_px]
+
+
+def _center_crop(frames: torch.Tensor, side_px: int) -> torch.Tensor:
+    """torchvision's ``center_crop`` anchor (``side_px`` is at most the frame size here)."""
+    height, width = frames.shape[-2:]
+    return _crop(frames, round((height - side_px) / 2.0), round((width - side_px) / 2.0), side_px)
 
 
 def _finish(frames: torch.Tensor, mean: float, std: float) -> torch.Tensor:
@@ -95,7 +118,7 @@ class EvalTransform:
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
         """uint8 ``[T, H, W, 3]`` → float ``[3, n_frames, crop_px, crop_px]``."""
         frames = _short_side_resize(_to_float_frames(clip, self.n_frames), self.side_px)
-        frames = tvf.center_crop(frames, [self.crop_px, self.crop_px])
+        frames = _center_crop(frames, self.crop_px)
         return _finish(frames, self.mean, self.std)
 
 
@@ -148,7 +171,7 @@ class TrainTransform:
         height, width = frames.shape[-2:]
         top = self._randint(0, height - self.crop_px)
         left = self._randint(0, width - self.crop_px)
-        frames = tvf.crop(frames, top, left, self.crop_px, self.crop_px)
+        frames = _crop(frames, top, left, self.crop_px)
         if float(torch.rand((), generator=self.generator)) < self.flip_p:
-            frames = tvf.horizontal_flip(frames)
+            frames = frames.flip(-1)
         return _finish(frames, self.mean, self.std)

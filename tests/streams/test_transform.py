@@ -123,3 +123,44 @@ def test_train_crops_lie_inside_the_resized_frame():
     for _ in range(5):
         out = transform(clip)
         torch.testing.assert_close(out, torch.full_like(out, (100 / 255 - 0.45) / 0.225))
+
+
+def _torchvision_eval(clip: torch.Tensor, n_frames: int, side_px: int, crop_px: int) -> torch.Tensor:
+    frames = clip[uniform_temporal_indices(clip.shape[0], n_frames)].permute(0, 3, 1, 2).float().div_(255.0)
+    frames = tvf.center_crop(tvf.resize(frames, [side_px], antialias=True), [crop_px, crop_px])
+    return frames.sub_(0.45).div_(0.225).permute(1, 0, 2, 3).contiguous()
+
+
+@given(
+    t=st.integers(1, 6),
+    n_frames=st.integers(1, 4),
+    h=st.integers(8, 48),
+    w=st.integers(8, 48),
+    side=st.integers(4, 40),
+    crop_less=st.integers(0, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_eval_is_pixel_identical_to_torchvision(t, n_frames, h, w, side, crop_less, seed):
+    # the worker does not import torchvision; its resize and crop must stay exactly torchvision's
+    clip = _clip(t, h, w, seed)
+    crop = max(1, side - crop_less)
+    ours = EvalTransform(n_frames=n_frames, side_px=side, crop_px=crop)(clip)
+    assert torch.equal(ours, _torchvision_eval(clip, n_frames, side, crop))
+
+
+@given(seed=st.integers(0, 2**16), h=st.integers(24, 60), w=st.integers(24, 60))
+def test_train_is_pixel_identical_to_torchvision(seed, h, w):
+    clip = _clip(4, h, w, seed)
+    ours = _train(seed, flip_p=0.5)(clip)
+    generator = torch.Generator().manual_seed(seed)
+
+    def randint(low, high):
+        return int(torch.randint(low, high + 1, (1,), generator=generator))
+
+    frames = clip[uniform_temporal_indices(4, 4)].permute(0, 3, 1, 2).float().div_(255.0)
+    frames = tvf.resize(frames, [randint(32, 48)], antialias=True)
+    top, left = randint(0, frames.shape[-2] - 24), randint(0, frames.shape[-1] - 24)
+    frames = tvf.crop(frames, top, left, 24, 24)
+    if float(torch.rand((), generator=generator)) < 0.5:
+        frames = tvf.horizontal_flip(frames)
+    assert torch.equal(ours, frames.sub_(0.45).div_(0.225).permute(1, 0, 2, 3).contiguous())
