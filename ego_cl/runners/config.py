@@ -152,7 +152,9 @@ class RunConfig:
             beyond it skips later updates); ``None`` = off. Not bit-reproducible.
         paranoid: Also check every step that predict changes no learner state and that learn
             does not rewrite returned predictions (slow; debugging).
-        tensorboard: Write TensorBoard scalars under ``tb/<user_id>/``.
+        tensorboard: Write TensorBoard scalars under ``tb/<user_id>/`` (the frozen baseline's
+            under ``tb/<user_id>/baseline``, so the curves overlay).
+        tb_every: Write the online metrics to TensorBoard every n-th batch (and after the last).
         baseline_cache: Directory of cached frozen-baseline results; ``None`` =
             ``<out_dir>/baseline-cache``.
         log_format: Console log lines: ``auto`` (pretty on a TTY, JSON otherwise), ``console``
@@ -172,6 +174,7 @@ class RunConfig:
     time_budget_s: float | None = None
     paranoid: bool = False
     tensorboard: bool = True
+    tb_every: int = attrs.field(default=1, validator=attrs.validators.gt(0))
     baseline_cache: str | None = None
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -186,6 +186,16 @@ class RunDir:
         """``tb/<uid>/``: TensorBoard event files of ``user_id``."""
         return self.path / "tb" / safe_name(user_id)
 
+    def baseline_tb(self, user_id: str) -> Path:
+        """``tb/<uid>/baseline``: a link to the cached frozen baseline's TensorBoard files, so
+        its curves overlay the method's (same tags, runs ``<uid>`` and ``<uid>/baseline``)."""
+        return self.tb(user_id) / "baseline"
+
+    @property
+    def tb_hparams(self) -> Path:
+        """``tb/_hparams/``: the run's hyperparameters and headline OAG (grid runs)."""
+        return self.path / "tb" / "_hparams"
+
 
 class UserDirBusyError(InputError):
     """Another live process (e.g. an orphan of a killed run) is writing this user directory."""
@@ -203,6 +213,11 @@ class UserDir:
 
     def __repr__(self) -> str:
         return f"UserDir({str(self.path)!r})"
+
+    @property
+    def tb(self) -> Path:
+        """``tb/``: TensorBoard event files written with this directory (cached baselines)."""
+        return self.path / "tb"
 
     @property
     def is_done(self) -> bool:

@@ -16,19 +16,23 @@ GRID_DIR`` makes one comparison table with the best setting marked.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
+import math
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 import structlog
 
-from ego_cl.runners.config import ConfigError, StreamRunConfig, dump_yaml, load_config
+from ego_cl.runners.config import ConfigError, StreamRunConfig, converter, dump_yaml, load_config
 from ego_cl.runners.engine.plan import config_text, plan_run
 from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.run import UserTarget, run_plans
 from ego_cl.runners.engine.stopping import resumable, resume_command
+from ego_cl.runners.engine.summary import HEADLINE
 from ego_cl.runners.engine.threads import pin_threads
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.inputs import DefaultCheckpoint, resolve_inputs
@@ -38,11 +42,13 @@ from ego_cl.runners.results import RunDir, override_slug, run_dir_name, safe_nam
 __all__ = [
     "grid_combinations",
     "grid_dir_name",
+    "grid_hparams",
     "grid_parent",
     "parse_grid",
     "prepare_grid",
     "prepare_grid_configs",
     "run_grid",
+    "write_hparams",
 ]
 
 log = structlog.get_logger(__name__)
@@ -180,6 +186,41 @@ def prepare_grid(
     return parent, runs
 
 
+def grid_hparams(cfg: StreamRunConfig, combo: Sequence[str]) -> dict[str, bool | int | float | str]:
+    """The grid's keys of one combination with their values in ``cfg`` (TensorBoard hparams:
+    numbers stay numbers; lists and other values become text).
+
+    Example:
+        >>> from ego_cl.runners.config import load_config
+        >>> grid_hparams(load_config(StreamRunConfig, overrides=["learner.lr=1e-3"]), ["learner.lr=1e-3"])
+        {'learner.lr': 0.001}
+    """
+    raw = converter.unstructure(cfg)
+    out: dict[str, bool | int | float | str] = {}
+    for item in combo:
+        key = item.partition("=")[0]
+        value = functools.reduce(lambda node, part: node[part], key.split("."), raw)
+        out[key] = value if isinstance(value, bool | int | float | str) else str(value)
+    return out
+
+
+def write_hparams(
+    runs: Sequence[tuple[Path, StreamRunConfig]], combos: Sequence[Sequence[str]], summaries: Sequence[dict]
+) -> None:
+    """TensorBoard hparams of each grid run (its grid values, headline OAG) in ``tb/_hparams``;
+    rewritten (not appended) when a grid is resumed."""
+    for (run_dir, cfg), combo, summary in zip(runs, combos, summaries, strict=True):
+        if not cfg.run.tensorboard:
+            continue
+        from torch.utils.tensorboard import SummaryWriter  # heavy (tensorboard); only when used
+
+        folder = RunDir(run_dir).tb_hparams
+        shutil.rmtree(folder, ignore_errors=True)
+        metrics = {f"hparam/{name}": summary["oag"].get(name, {}).get("mean", math.nan) for name in HEADLINE}
+        with SummaryWriter(str(folder)) as writer:
+            writer.add_hparams(grid_hparams(cfg, combo), metrics, run_name=".")
+
+
 def _saved_timestamp(parent: Path) -> str | None:
     """The ``run.timestamp`` in the configs of an existing grid (``None`` if none records one)."""
     for path in sorted(parent.glob("GRID_*/config.yaml")):
@@ -219,6 +260,7 @@ def run_grid(
             summaries = run_plans(
                 plans, base, progress=Progress(total=n_jobs), target=target, log_file=parent / "log.jsonl"
             )
+    write_hparams(runs, grid_combinations(parse_grid(grid_items)), summaries)
     return parent, summaries
 
 

@@ -81,6 +81,7 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
             checkpoint_every=job.cfg.run.checkpoint_every,
             seed=job.cfg.run.seed,
             tb_dir=Path(job.tb_dir) if job.tb_dir else None,
+            tb_every=job.cfg.run.tb_every,
             paranoid=job.cfg.run.paranoid,
             report=report,
         )

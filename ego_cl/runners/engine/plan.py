@@ -160,6 +160,8 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
             bdir = cache / safe_name(uid)
             baseline_dirs[uid] = bdir
             _link(run.baseline(uid).path, bdir)
+            if cfg.run.tensorboard:
+                _link(run.baseline_tb(uid), UserDir(bdir).tb)
             if UserDir(bdir).is_done:
                 continue
             payload = UserJob(
@@ -169,7 +171,7 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
                 role="baseline",
                 learner=learner,
                 user_dir=str(bdir),
-                tb_dir=None,
+                tb_dir=str(UserDir(bdir).tb) if cfg.run.tensorboard else None,
             )
             stderr = str(UserDir(bdir).stderr_log)
             jobs.append(

@@ -142,10 +142,15 @@ def stream_user(
     checkpoint_every: int,
     seed: int,
     tb_dir: Path | None = None,
+    tb_every: int = 1,
     paranoid: bool = False,
     report: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume, or skip if ``DONE``) one user's stream and write its results.
+
+    TensorBoard (``tb_dir``): the online metrics and the learner's stats every ``tb_every``
+    batches and after the last one, each tag once per step (a resumed run purges the steps
+    from its checkpoint on before writing them again).
 
     Returns:
         ``{"user_id", "n_samples", "n_batches", "metrics", "seconds", "resumed_at"}``.
@@ -155,7 +160,7 @@ def stream_user(
     with udir.writing():  # one writer per user directory (an orphan of a killed run is waited for)
         if udir.is_done:  # finished by another writer while this one waited
             return udir.read_json("summary.json")
-        options = dict(tb_dir=tb_dir, paranoid=paranoid, report=report)
+        options = dict(tb_dir=tb_dir, tb_every=tb_every, paranoid=paranoid, report=report)
         return _stream_locked(parts, udir, checkpoint_every=checkpoint_every, seed=seed, **options)
 
 
@@ -166,15 +171,17 @@ def _stream_locked(
     checkpoint_every: int,
     seed: int,
     tb_dir: Path | None,
+    tb_every: int,
     paranoid: bool,
     report: Callable[[int, int], None] | None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     state = _resume(parts, udir, seed)
-    writer = _tb_writer(tb_dir)
+    writer = _tb_writer(tb_dir, purge_step=state.next_step)
     pending: dict[str, dict[str, list[Any]]] = {"predictions": {}, "past": {}, "future": {}}
     part_first = state.next_step
     step = state.next_step - 1
+    stats: Mapping[str, float] = {}
     records = online_loop(
         parts.learner,
         _isolated(parts.batches(state.next_step)),
@@ -197,16 +204,16 @@ def _stream_locked(
             _extend(pending["past"], record.past_log)
         if record.future_log is not None:
             _extend(pending["future"], record.future_log)
-        if writer is not None:
-            for key, value in record.stats.items():
-                writer.add_scalar(f"learn/{key}", value, step)
+        stats = record.stats
+        if (step + 1) % tb_every == 0:
+            _tb_scalars(writer, parts.metrics, stats, step)
         if (step + 1) % checkpoint_every == 0:
             _flush(udir, pending, part_first, step + 1)
             part_first = step + 1
             udir.save_checkpoint(_checkpoint(parts, record.state))
-            _tb_metrics(writer, parts.metrics, step)
     _flush(udir, pending, part_first, step + 1)
-    _tb_metrics(writer, parts.metrics, step)
+    if (step + 1) % tb_every != 0:  # the last batch, unless just written
+        _tb_scalars(writer, parts.metrics, {}, step)
     if writer is not None:
         writer.close()
     summary = {
@@ -269,16 +276,20 @@ def _flush(udir: UserDir, pending: dict[str, dict[str, list[Any]]], first: int, 
         columns.clear()
 
 
-def _tb_writer(tb_dir: Path | None) -> Any:
+def _tb_writer(tb_dir: Path | None, purge_step: int) -> Any:
     if tb_dir is None:
         return None
     from torch.utils.tensorboard import SummaryWriter  # heavy (tensorboard); only with run.tensorboard
 
-    return SummaryWriter(log_dir=str(tb_dir))
+    return SummaryWriter(log_dir=str(tb_dir), purge_step=purge_step or None)
 
 
-def _tb_metrics(writer: Any, metrics: MetricSetLike, step: int) -> None:
+def _tb_scalars(writer: Any, metrics: MetricSetLike, stats: Mapping[str, float], step: int) -> None:
+    """The online metrics (their own tags, e.g. ``online/action/top1``) and the learner's
+    stats (``learn/<name>``) at ``step``."""
     if writer is None or step < 0:
         return
     for key, value in metrics.get().items():
         writer.add_scalar(key, float(value), step)
+    for key, value in stats.items():
+        writer.add_scalar(f"learn/{key}", float(value), step)
