@@ -23,6 +23,26 @@ Columns (:data:`PREDICTION_LOG_SCHEMA`):
 ``action_loss``      float64       mean over the label pairs of CE(verb) + CE(noun)
 ===================  ============  =============================================================
 
+Every log the runner writes (online ``predictions-*``, ``past-*``, ``future-*`` and hindsight
+parts) also carries the sample's identity, so a row joins with the annotations and the video
+without rebuilding the stream (:data:`SAMPLE_LOG_SCHEMA`, filled by :func:`sample_log_columns`):
+
+===================  ============  =============================================================
+``user_id``          string        whose stream the sample is in
+``clip_uid``         string        the clip (video file ``<clip_uid>.mp4``)
+``video_uid``        string        its parent video
+``start_s``          float64       clip start in the clip file, seconds (rounded from exact)
+``end_s``            float64       clip end (exclusive), seconds
+``start_exact``      string        the exact start as a fraction, e.g. ``"64/15"``
+``end_exact``        string        the exact end
+``recorded_index``   int64         position in the recorded order: ``index`` itself unless the
+                                   stream is IID-shuffled (``stream.shuffle_seed``), where
+                                   ``index`` is the shuffled position
+===================  ============  =============================================================
+
+These columns are optional for the metric functions: :func:`prediction_log_table` keeps only
+the scoring columns above, so logs written before they existed still score.
+
 Ranking: classes are ranked by logit, ties broken by the lower class index (a stable sort; the
 same as ``argmax``). ``k`` is capped at the number of classes.
 
@@ -46,14 +66,17 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from ego_cl.types import Prediction, Target
+from ego_cl.types import Prediction, StreamSample, Target
 
 __all__ = [
     "LOG_COLUMNS",
     "PREDICTION_LOG_SCHEMA",
+    "SAMPLE_COLUMNS",
+    "SAMPLE_LOG_SCHEMA",
     "PredictionLogError",
     "prediction_log_columns",
     "prediction_log_table",
+    "sample_log_columns",
 ]
 
 _INT_LIST = pa.list_(pa.int64())
@@ -78,6 +101,24 @@ PREDICTION_LOG_SCHEMA = pa.schema(
 
 LOG_COLUMNS: tuple[str, ...] = tuple(PREDICTION_LOG_SCHEMA.names)
 """Column names of :data:`PREDICTION_LOG_SCHEMA`, in order."""
+
+
+SAMPLE_LOG_SCHEMA = pa.schema(
+    [
+        pa.field("user_id", pa.string(), nullable=False),
+        pa.field("clip_uid", pa.string(), nullable=False),
+        pa.field("video_uid", pa.string(), nullable=False),
+        pa.field("start_s", pa.float64(), nullable=False),
+        pa.field("end_s", pa.float64(), nullable=False),
+        pa.field("start_exact", pa.string(), nullable=False),
+        pa.field("end_exact", pa.string(), nullable=False),
+        pa.field("recorded_index", pa.int64(), nullable=False),
+    ]
+)
+"""Arrow schema of the sample-identity columns every written log also has (module docstring)."""
+
+SAMPLE_COLUMNS: tuple[str, ...] = tuple(SAMPLE_LOG_SCHEMA.names)
+"""Column names of :data:`SAMPLE_LOG_SCHEMA`, in order."""
 
 
 class PredictionLogError(ValueError):
@@ -230,3 +271,48 @@ def prediction_log_table(columns: Mapping[str, Sequence[Any]] | pa.Table | pa.Re
             raise PredictionLogError(f"prediction log column {field.name!r} has {array.null_count} null(s)")
         arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=PREDICTION_LOG_SCHEMA)
+
+
+def sample_log_columns(
+    samples: Sequence[StreamSample], indices: Sequence[int], recorded_index: Sequence[int] | None = None
+) -> dict[str, list[Any]]:
+    """The sample-identity columns (:data:`SAMPLE_COLUMNS`) of the rows for stream ``indices``.
+
+    Args:
+        samples: The user's stream, ``samples[i].index == i``.
+        indices: Stream positions of the rows, in row order.
+        recorded_index: Per stream position, its position in the recorded order (a shuffled
+            stream's ``UserStream.recorded_indices()``); ``None`` = not shuffled.
+
+    Raises:
+        PredictionLogError: An index outside the stream.
+
+    Example:
+        >>> from fractions import Fraction
+        >>> from ego_cl.types import Span
+        >>> s = StreamSample(index=0, user_id="68", clip_uid="c", video_uid="v",
+        ...                  span=Span(Fraction(64, 15), Fraction(96, 15)), actions=[(1, 2)],
+        ...                  annotation_index=0, clip_index=0)
+        >>> cols = sample_log_columns([s], [0])
+        >>> cols["start_exact"], round(cols["start_s"][0], 4), cols["recorded_index"]
+        (['64/15'], 4.2667, [0])
+    """
+    bad = [i for i in indices if not 0 <= int(i) < len(samples)]
+    if bad:
+        raise PredictionLogError(f"stream index {bad[0]} outside the stream of {len(samples)} samples")
+    rows = [samples[int(i)] for i in indices]
+    recorded = (
+        [int(i) for i in indices]
+        if recorded_index is None
+        else [int(recorded_index[int(i)]) for i in indices]
+    )
+    return {
+        "user_id": [str(s.user_id) for s in rows],
+        "clip_uid": [s.clip_uid for s in rows],
+        "video_uid": [s.video_uid for s in rows],
+        "start_s": [float(s.span.start_s) for s in rows],
+        "end_s": [float(s.span.end_s) for s in rows],
+        "start_exact": [str(s.span.start_s) for s in rows],
+        "end_exact": [str(s.span.end_s) for s in rows],
+        "recorded_index": recorded,
+    }

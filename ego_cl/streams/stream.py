@@ -33,7 +33,7 @@ from ego_cl.streams.overlap import (
 )
 from ego_cl.types import Action, ActionAnnotation, InputError, Span, StreamSample, UserId
 
-__all__ = ["StreamCounts", "StreamFormatError", "UserStream", "build_user_stream"]
+__all__ = ["StreamCounts", "StreamFormatError", "UserStream", "build_user_stream", "shuffle_order"]
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +102,11 @@ class UserStream:
     def action_counts(self) -> dict[Action, int]:
         """Samples per ``(verb, noun)`` pair."""
         return dict(Counter(a for s in self.samples for a in s.actions))
+
+    def recorded_indices(self) -> tuple[int, ...]:
+        """Per sample, its position in the recorded (unshuffled) order: ``samples[i]`` was
+        recorded ``recorded_indices()[i]``-th; ``i`` itself unless ``shuffle_seed`` is set."""
+        return tuple(shuffle_order(len(self.samples), self.shuffle_seed))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (times as ``"a/b"`` strings); inverse of :meth:`from_dict`."""
@@ -241,6 +246,21 @@ def _sample(index: int, user_id: UserId, clip: _Clip) -> StreamSample:
     )
 
 
+def shuffle_order(n: int, seed: int | None) -> list[int]:
+    """``order[new] = recorded position`` of the IID shuffle of ``n`` samples (identity for
+    ``seed=None``); the one definition :func:`build_user_stream` and
+    :meth:`UserStream.recorded_indices` share.
+
+    Example:
+        >>> shuffle_order(4, None), sorted(shuffle_order(4, 7)) == [0, 1, 2, 3]
+        ([0, 1, 2, 3], True)
+    """
+    order = list(range(n))
+    if seed is not None:
+        random.Random(seed).shuffle(order)
+    return order
+
+
 def build_user_stream(
     annotations: Sequence[ActionAnnotation],
     *,
@@ -289,9 +309,7 @@ def build_user_stream(
         clips = clips[:max_samples]
     segs = [clip[0] for clip in clips]
     new_clip, new_video = _transitions(segs, "clip_uid"), _transitions(segs, "video_uid")
-    order = list(range(len(clips)))
-    if shuffle_seed is not None:
-        random.Random(shuffle_seed).shuffle(order)
+    order = shuffle_order(len(clips), shuffle_seed)
     final = tuple(_sample(new, user_id, clips[old]) for new, old in enumerate(order))
     counts = StreamCounts(
         n_annotations=len(annotations),

@@ -108,3 +108,51 @@ def test_table_refuses_missing_columns_and_nulls():
         prediction_log_table({**cols, "verb_loss": [None]})
     extra = pa.table({**cols, "extra": [1]})
     assert prediction_log_table(extra).schema == PREDICTION_LOG_SCHEMA
+
+
+def _samples(n: int):
+    from fractions import Fraction
+
+    from ego_cl.types import Span, StreamSample
+
+    return [
+        StreamSample(
+            index=i,
+            user_id="68",
+            clip_uid=f"clip{i // 2}",
+            video_uid="video",
+            span=Span(Fraction(32 * i, 15), Fraction(32 * (i + 1), 15)),
+            actions=[(0, 0)],
+            annotation_index=i,
+            clip_index=0,
+        )
+        for i in range(n)
+    ]
+
+
+def test_sample_columns_follow_their_schema_and_map_recorded_positions():
+    from ego_cl.metrics.prediction_log import SAMPLE_COLUMNS, SAMPLE_LOG_SCHEMA, sample_log_columns
+
+    samples = _samples(4)
+    cols = sample_log_columns(samples, [3, 1], recorded_index=[2, 0, 3, 1])
+    assert tuple(cols) == SAMPLE_COLUMNS
+    assert cols["clip_uid"] == ["clip1", "clip0"]
+    assert cols["start_exact"] == ["32/5", "32/15"]
+    assert cols["end_s"] == [128 / 15, 64 / 15]
+    assert cols["recorded_index"] == [1, 0]
+    assert sample_log_columns(samples, [3], None)["recorded_index"] == [3]
+    table = pa.table(cols).cast(SAMPLE_LOG_SCHEMA)
+    assert table.num_rows == 2
+    with pytest.raises(PredictionLogError, match="stream index 4 outside"):
+        sample_log_columns(samples, [4])
+
+
+def test_scoring_ignores_the_sample_columns_and_old_logs_without_them_still_score():
+    from ego_cl.metrics.prediction_log import sample_log_columns
+    from ego_cl.metrics.scores import sample_scores
+
+    pred, batch = make_step(0, torch.zeros(2, 3), torch.zeros(2, 2), [[(1, 0)], [(2, 1)]])
+    core = prediction_log_columns(pred, batch.target, step=0, k=2)
+    wide = core | sample_log_columns(_samples(2), core["index"])
+    assert prediction_log_table(wide).equals(prediction_log_table(core))
+    assert sample_scores(prediction_log_table(wide)) is not None

@@ -17,7 +17,7 @@ import torch
 from ego_cl.learners.frozen import FrozenConfig
 from ego_cl.learners.registry import LearnerConfig, LearnerRuntime, build_learner
 from ego_cl.metrics.metric_set import MetricSet
-from ego_cl.metrics.prediction_log import prediction_log_columns
+from ego_cl.metrics.prediction_log import prediction_log_columns, sample_log_columns
 from ego_cl.protocols import StreamSource
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.engine.label_gate import LabelGate
@@ -29,7 +29,7 @@ from ego_cl.streams.config import StreamConfig
 from ego_cl.streams.loader import StreamLoader
 from ego_cl.streams.stream import UserStream
 from ego_cl.streams.transform import EvalTransform
-from ego_cl.types import Action, ActionAnnotation, Batch, Prediction
+from ego_cl.types import Action, ActionAnnotation, Batch, Prediction, StreamSample
 
 __all__ = [
     "allowed_mask",
@@ -69,14 +69,27 @@ def allowed_mask(labels: frozenset[int], n: int) -> torch.Tensor:
     return mask
 
 
-def log_columns(prediction: Prediction, batch: Batch, step: int, *, k: int) -> dict[str, list[Any]]:
-    """Prediction-log rows of one step (the metrics package's schema), on CPU."""
+def log_columns(
+    prediction: Prediction,
+    batch: Batch,
+    step: int,
+    *,
+    k: int,
+    samples: Sequence[StreamSample] | None = None,
+    recorded_index: Sequence[int] | None = None,
+) -> dict[str, list[Any]]:
+    """Prediction-log rows of one step (the metrics package's schema), on CPU; with the stream's
+    ``samples`` also each row's user, clip, video, time span and recorded position
+    (:func:`~ego_cl.metrics.prediction_log.sample_log_columns`)."""
     cpu = Prediction(
         indices=prediction.indices.cpu(),
         verb_logits=prediction.verb_logits.detach().cpu(),
         noun_logits=prediction.noun_logits.detach().cpu(),
     )
-    return prediction_log_columns(cpu, batch.labelled(), step=step, k=k)
+    columns = prediction_log_columns(cpu, batch.labelled(), step=step, k=k)
+    if samples is not None:
+        columns |= sample_log_columns(samples, columns["index"], recorded_index)
+    return columns
 
 
 def _to_device(batch: Batch, device: str) -> Batch:
@@ -132,7 +145,12 @@ def build_user_parts(
         learner=learner_obj,
         metrics=MetricSet(k=m.top_k),
         batches=lambda start: (_to_device(b, device) for b in loader.batches(start)),
-        log_columns=partial(log_columns, k=m.top_k),
+        log_columns=partial(
+            log_columns,
+            k=m.top_k,
+            samples=stream.samples,
+            recorded_index=stream.recorded_indices() if stream.shuffle_seed is not None else None,
+        ),
         n_samples=len(stream.samples),
         past=past,
         near_future=future,
