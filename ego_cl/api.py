@@ -13,8 +13,9 @@
   :func:`build_learner`), the unseen-class masking the built-in learners use
   (:class:`AdaptContext`, :class:`UnseenClassMask`, :func:`mask_logits`) and their losses;
 - the online loop (:func:`online_loop`, predict → log → metrics → learn, with the runner's
-  prediction-log columns by default), :class:`MetricSet`, gains (:func:`online_gains`, ...) and
-  aggregation over users (:func:`aggregate_users`);
+  prediction-log columns by default; :func:`online_metrics` runs it and returns the final
+  values), :class:`MetricSet`, gains (:func:`online_gains`, ...) and aggregation over users
+  (:func:`aggregate_users`);
 - whole runs as the command line does them: :func:`load_config`, :class:`StreamRunConfig`,
   :func:`run_stream`.
 
@@ -205,6 +206,7 @@ __all__ = [
     "mean_se",
     "online_gains",
     "online_loop",
+    "online_metrics",
     "paired_differences",
     "prediction_log_columns",
     "prediction_log_table",
@@ -272,3 +274,33 @@ def online_loop(
     """
     columns = log_columns if log_columns is not None else functools.partial(_build.log_columns, k=top_k)
     return _loop.online_loop(learner, batches, metrics, log_columns=columns, **options)
+
+
+def online_metrics(
+    learner: Learner, batches: Iterable[Batch], *, top_k: int = DEFAULT_TOP_K, **options: Any
+) -> dict[str, float]:
+    """Run :func:`online_loop` over ``batches`` with a fresh :class:`MetricSet`; its final values.
+
+    The values are what the stream runner writes to a user's ``metrics.json`` (``online/...``);
+    :func:`online_gains` of a method's and the frozen baseline's values on the same stream is
+    that user's OAG.
+
+    Args:
+        learner: Any :class:`Learner`.
+        batches: Labelled batches in stream order (a :class:`StreamLoader` can be passed again for
+            a second learner: each iteration is a new pass).
+        top_k: The k of the top-k accuracies.
+        **options: The loop's other keywords (see :func:`online_loop`).
+
+    Example:
+        >>> import torch
+        >>> batches = [Batch(indices=torch.tensor([i]), clips=torch.zeros(1, 0),
+        ...                  target=Target.from_label_sets([[(1, 1)]])) for i in range(3)]
+        >>> learner = LabelWindowPredictor(window=4, n_verbs=2, n_nouns=2)
+        >>> online_metrics(learner, batches)["online/action/top1"]  # right from the second sample on
+        66.66666666666667
+    """
+    metrics = MetricSet(k=top_k)
+    for _ in online_loop(learner, batches, metrics, top_k=top_k, **options):
+        pass
+    return metrics.get()
