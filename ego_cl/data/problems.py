@@ -75,12 +75,18 @@ def record_label(key: str, index: int, entry: Any) -> str:
     """
     label = f"{key}[{index}]"
     if isinstance(entry, dict):
-        ids = [f"{k}={entry[k]}" for k in ("clip_uid", "video_uid", "action_idx") if k in entry]
+        ids = [f"{k}={_short(entry[k])}" for k in ("clip_uid", "video_uid", "action_idx") if k in entry]
         if "clip_uid" in entry:
             ids = [i for i in ids if not i.startswith("video_uid=")]
         if ids:
             label += f" ({', '.join(ids)})"
     return label
+
+
+def _short(value: Any, n: int = 60) -> str:
+    """``value`` as text, abbreviated past ``n`` characters (a hostile uid keeps lines readable)."""
+    text = str(value)
+    return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
 def read_json(path: str | Path) -> Any:

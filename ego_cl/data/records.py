@@ -10,6 +10,10 @@ Validation rules, each reported with file, record and field:
 - a required field is missing or has the wrong type (numbers must be numbers, labels integers);
 - a time is negative or not finite;
 - ``action_clip_end_sec <= action_clip_start_sec``;
+- ``clip_parent_end_sec <= clip_parent_start_sec``, or an action ending more than
+  :data:`SPAN_TOLERANCE_S` past its clip's length (a ``1e9``-s action in a 10-s clip would
+  otherwise be cut into ~5e8 clips);
+- a ``clip_uid`` too long to be a file name (:data:`MAX_CLIP_UID_BYTES`);
 - a label outside the taxonomy (when one is given);
 - a duplicate ``(clip_uid, action_idx)`` within the file.
 
@@ -43,6 +47,13 @@ _STRINGS = ("clip_uid", "video_uid")
 _INTEGERS = ("action_idx", "verb_label", "noun_label")
 _TIMES = ("clip_parent_start_sec", "clip_parent_end_sec", "action_clip_start_sec", "action_clip_end_sec")
 _NAMES = ("verb", "noun")
+
+MAX_CLIP_UID_BYTES = 255 - len(".mp4")
+"""Longest clip uid (UTF-8 bytes) that still makes a ``<clip_uid>.mp4`` file name (NAME_MAX 255)."""
+
+SPAN_TOLERANCE_S = 1.0
+"""How far (seconds) an action may end past its clip's length (``clip_parent_end_sec -
+clip_parent_start_sec``) before the record is refused; covers rounding at frame boundaries."""
 
 
 @attrs.frozen(kw_only=True)
@@ -268,6 +279,7 @@ def _parse_entry(
             problems.add(where, field, f"expected a string, got {name!r}")
     if len(problems.lines) == n_before:
         _check_spans_and_labels(values, where, problems, taxonomy)
+        _check_clip(entry, values["clip_uid"], where, problems)
     user, origin, scenarios = _owner(entry, where, problems, metadata)
     if len(problems.lines) > n_before:
         return None
@@ -306,6 +318,22 @@ def _check_spans_and_labels(
         for field in ("verb_label", "noun_label"):
             if values[field] < 0:
                 problems.add(where, field, f"label {values[field]} is negative")
+
+
+def _check_clip(entry: dict[str, Any], clip_uid: str, where: Any, problems: Problems) -> None:
+    """The clip uid makes a file name; the clip has a length and the action lies inside it."""
+    if len(clip_uid.encode("utf-8", "surrogatepass")) > MAX_CLIP_UID_BYTES:
+        too_long = f"too long for a file name (<clip_uid>.mp4: at most {MAX_CLIP_UID_BYTES} bytes)"
+        problems.add(where, "clip_uid", f"{len(clip_uid)} characters is {too_long}: {clip_uid[:40]!r}...")
+    # floats suffice against a 1-s tolerance (and cost nothing at Ego4D scale)
+    clip_start, clip_end = float(entry["clip_parent_start_sec"]), float(entry["clip_parent_end_sec"])
+    end, length = entry["action_clip_end_sec"], clip_end - clip_start
+    if not clip_start < clip_end:
+        problems.add(
+            where, "clip_parent_end_sec", f"must be after clip_parent_start_sec ({clip_end} <= {clip_start})"
+        )
+    elif float(end) > length + SPAN_TOLERANCE_S:
+        problems.add(where, "action_clip_end_sec", f"{end} s lies past the end of its {length:g}-s clip")
 
 
 def _owner(

@@ -33,6 +33,7 @@ from ego_cl.learners.networks.config import ModelConfig
 from ego_cl.learners.registry import LEARNER_CONFIGS, LearnerConfig
 from ego_cl.metrics.config import MetricsConfig
 from ego_cl.runners.config_text import MAX_CHARS, MAX_DEPTH, ConfigTextError, parse_toml, parse_yaml
+from ego_cl.runners.names import name_component
 from ego_cl.streams.config import StreamConfig
 
 if sys.version_info >= (3, 11):
@@ -92,6 +93,28 @@ class SlurmConfig:
     local: bool = False
 
 
+_DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?|mps")
+
+
+_optional_nonneg = attrs.validators.optional(attrs.validators.ge(0))
+
+
+def _check_devices(_: Any, __: Any, devices: tuple[str, ...]) -> None:
+    """Device names must parse (whether they exist is checked before a run, on its machine)."""
+    if not devices:
+        raise ValueError("'devices' must name at least one device, e.g. [cpu] or [cuda:0]")
+    bad = [d for d in devices if not _DEVICE.fullmatch(d)]
+    if bad:
+        raise ValueError(f"'devices' unknown device {bad[0]!r} (expected cpu, cuda, cuda:N or mps)")
+
+
+def _check_users(_: Any, __: Any, users: tuple[str, ...] | None) -> None:
+    if users is not None and not users:
+        raise ValueError("'users' must name at least one user (or be null: every user of the subset)")
+    if users is not None and len(set(users)) != len(users):
+        raise ValueError(f"'users' names a user twice: {sorted(u for u in set(users) if users.count(u) > 1)}")
+
+
 @attrs.frozen(kw_only=True)
 class PoolConfig:
     """Where user streams run.
@@ -110,9 +133,9 @@ class PoolConfig:
         slurm: SLURM settings for ``backend=slurm``.
     """
 
-    devices: tuple[str, ...] = ("cpu",)
+    devices: tuple[str, ...] = attrs.field(default=("cpu",), validator=_check_devices)
     users_per_device: int = attrs.field(default=2, validator=attrs.validators.gt(0))
-    processes: int | None = None
+    processes: int | None = attrs.field(default=None, validator=_optional_nonneg)
     recycle_after: int = attrs.field(default=8, validator=attrs.validators.gt(0))
     threads_per_slot: int | None = None
     backend: Literal["local", "slurm"] = "local"
@@ -163,9 +186,9 @@ class RunConfig:
     """
 
     out_dir: str = "runs"
-    experiment: str = "default"
+    experiment: str = attrs.field(default="default", validator=name_component)
     seed: int = 0
-    users: UserIds | None = None
+    users: UserIds | None = attrs.field(default=None, validator=_check_users)
     checkpoint_every: int = attrs.field(default=50, validator=attrs.validators.gt(0))
     baseline: bool = True
     timestamp: str | None = None
@@ -285,6 +308,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             text = fh.read(MAX_CHARS + 1)  # a longer file is refused without reading it all
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file ({exc.strerror})"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     try:
         raw = parse_toml(text) if path.suffix == ".toml" else parse_yaml(text)
     except ConfigTextError as exc:
@@ -292,8 +317,6 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError([f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {first}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -316,6 +339,8 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
         key, sep, text = item.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):
             raise ConfigError([f"override {item!r}: expected dotted.key=value"])
+        if len(parts := key.split(".")) > MAX_DEPTH:
+            raise ConfigError([f"override {key[:80]!r}...: nested deeper than {MAX_DEPTH} levels"])
         try:
             value = parse_yaml(text) if text.strip() else ""
         except ConfigTextError as exc:
@@ -323,8 +348,6 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
         except yaml.YAMLError:
             value = text
         node = out
-        if len(parts := key.split(".")) > MAX_DEPTH:
-            raise ConfigError([f"override {key[:80]!r}...: nested deeper than {MAX_DEPTH} levels"])
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):

@@ -49,6 +49,7 @@ import structlog
 
 from ego_cl.runners.checkpoint_io import read_checkpoint, write_checkpoint
 from ego_cl.runners.files import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
+from ego_cl.runners.names import override_slug, run_dir_name, safe_name
 from ego_cl.types import InputError
 
 __all__ = [
@@ -67,35 +68,6 @@ PRETRAINED = "_pretrained"
 """Model id of the pretrained population model in ``hindsight/<model>/<stream>/``."""
 
 _PART = re.compile(r"^(?P<prefix>[a-z]+)-(?P<first>\d{6,})-(?P<end>\d{6,})\.parquet$")
-
-
-def safe_name(text: str) -> str:
-    """A file-system-safe version of a user id or slug.
-
-    Example:
-        >>> safe_name("a/b c")
-        'a_b_c'
-    """
-    return re.sub(r"[^A-Za-z0-9._=,+-]", "_", text) or "_"
-
-
-def override_slug(overrides: Sequence[str], max_len: int = 80) -> str:
-    """The run-directory suffix naming the overrides (``defaults`` when there are none).
-
-    Example:
-        >>> override_slug(["learner.kind=replay", "learner.lr=0.1"])
-        'learner.kind=replay,learner.lr=0.1'
-        >>> override_slug([])
-        'defaults'
-    """
-    slug = safe_name(",".join(overrides)) if overrides else "defaults"
-    return slug[:max_len]
-
-
-def run_dir_name(timestamp: str | None, overrides: Sequence[str]) -> str:
-    """``<timestamp>_<override-slug>``; ``timestamp=None`` means now (local time)."""
-    stamp = timestamp or time.strftime("%Y-%m-%d_%H-%M-%S")
-    return f"{safe_name(stamp)}_{override_slug(overrides)}"
 
 
 class RunDir:

@@ -57,7 +57,9 @@ class StreamConfig:
     batch_size: int = attrs.field(default=4, validator=_positive)
     filter_unseen: bool = True
     shuffle_seed: int | None = None
-    max_samples: int | None = None
+    max_samples: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
     workers: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     fetch_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     predict_workers: int = attrs.field(default=1, validator=attrs.validators.ge(0))
@@ -69,6 +71,11 @@ class StreamConfig:
             raise ValueError(f"clip_s must be > 0, got {self.clip_s}")
         if self.stride_s is not None and self.stride_s <= 0:
             raise ValueError(f"stride_s must be > 0, got {self.stride_s}")
+        if self.crop_px > self.side_px:
+            raise ValueError(
+                f"'crop_px' must be <= side_px ({self.crop_px} > {self.side_px}): the centre crop is "
+                "cut from the frame resized to side_px"
+            )
         if self.upstream_float_boundaries and self.stride_s is not None and self.stride_s > self.clip_s:
             raise ValueError(
                 f"upstream_float_boundaries needs stride_s <= clip_s (pytorchvideo), got {self.stride_s}"

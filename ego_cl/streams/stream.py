@@ -12,6 +12,7 @@ difference, as in the original (pair it with ``UpstreamUniformClipSampler``;
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections import Counter
@@ -33,9 +34,26 @@ from ego_cl.streams.overlap import (
 )
 from ego_cl.types import Action, ActionAnnotation, InputError, Span, StreamSample, UserId
 
-__all__ = ["StreamCounts", "StreamFormatError", "UserStream", "build_user_stream", "shuffle_order"]
+__all__ = [
+    "MAX_CLIPS_PER_WINDOW",
+    "StreamCounts",
+    "StreamFormatError",
+    "UserStream",
+    "WindowTooLongError",
+    "build_user_stream",
+    "shuffle_order",
+]
+
+MAX_CLIPS_PER_WINDOW = 50_000
+"""Most clips one action window may give: a 29-hour action at the default 32/15-s clips, 27
+minutes at a one-frame stride (Ego4D clips last 8 minutes). A window beyond it is an annotation
+error, refused instead of cut into millions of clips."""
 
 log = structlog.get_logger(__name__)
+
+
+class WindowTooLongError(InputError):
+    """An action window would give more than :data:`MAX_CLIPS_PER_WINDOW` clips."""
 
 
 class StreamFormatError(InputError):
@@ -219,7 +237,13 @@ def _sample_windows(
     kept: list[_Clip] = []
     n_sampled = n_dropped = n_labels = 0
     for seg in segments:
-        spans = list(sampler.spans(seg.span))
+        spans = list(itertools.islice(sampler.spans(seg.span), MAX_CLIPS_PER_WINDOW + 1))
+        if len(spans) > MAX_CLIPS_PER_WINDOW:
+            raise WindowTooLongError(
+                f"clip {seg.clip_uid}: the window [{float(seg.span.start_s):g}, {float(seg.span.end_s):g}) s "
+                f"would give more than {MAX_CLIPS_PER_WINDOW} clips; check the action times of "
+                "its annotation (or stream.clip_s / stream.stride_s)"
+            )
         n_sampled += len(spans)
         actions = seg.actions
         if pretrain_actions is not None:

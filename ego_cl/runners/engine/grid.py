@@ -17,7 +17,6 @@ GRID_DIR`` makes one comparison table with the best setting marked.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import math
 import shutil
@@ -29,6 +28,7 @@ import structlog
 
 from ego_cl.runners.config import ConfigError, StreamRunConfig, converter, dump_yaml, load_config
 from ego_cl.runners.engine.plan import config_text, plan_run
+from ego_cl.runners.engine.preflight import check_before_run, check_devices
 from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.run import UserTarget, run_plans
 from ego_cl.runners.engine.stopping import resumable, resume_command
@@ -37,7 +37,7 @@ from ego_cl.runners.engine.threads import pin_threads
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.inputs import DefaultCheckpoint, resolve_inputs
 from ego_cl.runners.provenance import resolve_timestamp
-from ego_cl.runners.results import RunDir, override_slug, run_dir_name, safe_name
+from ego_cl.runners.results import RunDir, override_slug, run_dir_name
 
 __all__ = [
     "grid_combinations",
@@ -118,8 +118,9 @@ def grid_combinations(grid: dict[str, list[str]]) -> list[list[str]]:
 
 
 def grid_dir_name(overrides: Sequence[str]) -> str:
-    """Directory of one combination: ``GRID_`` + its sorted overrides, filesystem-safe; long
-    names are cut and end in a hash of the full name, so names stay unique.
+    """Directory of one combination: ``GRID_`` + its sorted overrides, filesystem-safe; never a
+    value cut in the middle: long values and items past the length budget become a short hash
+    (:func:`~ego_cl.runners.names.override_slug`), so names stay unique.
 
     Example:
         >>> grid_dir_name(["learner.momentum=0.9", "learner.lr=0.1"])
@@ -127,11 +128,7 @@ def grid_dir_name(overrides: Sequence[str]) -> str:
         >>> grid_dir_name(["stream.overlap=first action"])
         'GRID_stream.overlap=first_action'
     """
-    name = "GRID_" + safe_name(",".join(sorted(overrides)))
-    if len(name) <= MAX_NAME:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-    return f"{name[: MAX_NAME - 11]}-{digest}"
+    return "GRID_" + override_slug(sorted(overrides), max_len=MAX_NAME - len("GRID_"))
 
 
 def grid_parent(cfg: StreamRunConfig, overrides: Sequence[str], grid_items: Sequence[str]) -> Path:
@@ -163,9 +160,14 @@ def prepare_grid(
     else:
         parent = Path(resume)
         base = resolve_timestamp(base, _saved_timestamp(parent))
+    combos = [(c, load_config(StreamRunConfig, config, [*overrides, *c])) for c in grid_combinations(grid)]
+    for _, cfg in combos:  # before anything is written (devices, out_dir, copy_final_to)
+        if resume is None:
+            check_before_run(cfg)
+        else:
+            check_devices(cfg.pool)
     runs = []
-    for combo in grid_combinations(grid):
-        cfg = load_config(StreamRunConfig, config, [*overrides, *combo])
+    for combo, cfg in combos:
         run_dir = parent / grid_dir_name(combo)
         run = RunDir(run_dir)
         cfg = resolve_timestamp(cfg, base.run.timestamp)

@@ -73,6 +73,8 @@ def prepare_run_dir(
     run = RunDir(Path(cfg.run.out_dir) / cfg.run.experiment / run_dir_name(cfg.run.timestamp, overrides))
     if run.config.exists():
         raise InputError(f"{run.path}: already exists; continue it with --resume {run.path}")
+    if run.path.exists() and (not run.path.is_dir() or any(run.path.iterdir())):
+        raise InputError(f"{run.path}: exists and is not an ego_cl run directory (no config.yaml)")
     atomic_write_text(run.config, config_text(cfg))
     return run.path, cfg
 

@@ -13,6 +13,7 @@ import attrs
 
 from ego_cl.data.config import DataConfig
 from ego_cl.learners.networks.builders import NetworkKind
+from ego_cl.runners.names import name_component
 
 __all__ = [
     "PretrainClipConfig",
@@ -123,7 +124,7 @@ class PretrainRunConfig:
     """
 
     out_dir: str = "runs/pretrain"
-    name: str | None = None
+    name: str | None = attrs.field(default=None, validator=name_component)
     seed: int = 0
     device: str = "auto"
     workers: int = attrs.field(default=2, validator=_nonneg)

@@ -1,0 +1,162 @@
+"""Values that cannot work are refused before any work, one line each, exit code 2 (issues 19.3,
+19.8 and 18.2): devices that do not exist, an out_dir that is a file or someone else's directory,
+a copy_final_to that is a file, run.users not in the split; config-level refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.config import ConfigError, PoolConfig, StreamRunConfig, load_config
+from ego_cl.runners.engine.preflight import (
+    OUT_DIR_MARKER,
+    check_before_run,
+    check_devices,
+    check_out_dir,
+    is_out_dir,
+)
+from ego_cl.runners.stream import main
+from ego_cl.types import InputError
+from tests.runners.tiny_run import make_tiny, tiny_overrides
+
+
+def _cuda(monkeypatch, n: int) -> None:
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
+
+
+@pytest.mark.parametrize(
+    ("n_cuda", "devices", "needle"),
+    [
+        (0, ("cuda:0",), "cuda:0 requested, but this machine has no CUDA device"),
+        (0, ("cpu", "cuda"), "cuda requested, but this machine has no CUDA device"),
+        (2, ("cuda:0", "cuda:3"), "cuda:3 does not exist (this machine has 2 CUDA devices: cuda:0..cuda:1)"),
+        (1, ("cuda:99",), "cuda:99 does not exist (this machine has 1 CUDA device: cuda:0..cuda:0)"),
+    ],
+)
+def test_missing_devices_are_refused(monkeypatch, n_cuda, devices, needle):
+    _cuda(monkeypatch, n_cuda)
+    with pytest.raises(InputError) as info:
+        check_devices(PoolConfig(devices=devices))
+    assert needle in str(info.value)
+    assert str(info.value).startswith("pool.devices: ")
+
+
+def test_existing_devices_pass_and_slurm_is_not_checked(monkeypatch):
+    _cuda(monkeypatch, 2)
+    check_devices(PoolConfig(devices=("cpu", "cuda:0", "cuda:1", "cuda")))
+    _cuda(monkeypatch, 0)
+    check_devices(PoolConfig(devices=("cuda:5",), backend="slurm"))
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("stream.crop_px=80", "stream.crop_px: must be <= side_px (80 > 64)"),
+        ("stream.max_samples=-1", "stream.max_samples: must be >= 0"),
+        ("run.users=[]", "run.users: must name at least one user"),
+        ("run.users=[a, a]", "run.users: names a user twice"),
+        ("pool.processes=-1", "pool.processes: must be >= 0"),
+        ("pool.devices=[gpu0]", "pool.devices: unknown device 'gpu0'"),
+        ("pool.devices=[]", "pool.devices: must name at least one device"),
+    ],
+)
+def test_values_that_cannot_work_are_config_errors(override, needle):
+    with pytest.raises(ConfigError) as info:
+        load_config(StreamRunConfig, overrides=[override])
+    [line] = info.value.lines()
+    assert needle in line
+
+
+def test_out_dir_rules(tmp_path):
+    assert is_out_dir(tmp_path / "new")
+    assert is_out_dir(tmp_path)  # empty
+    (tmp_path / "notes.txt").write_text("mine")
+    assert not is_out_dir(tmp_path)
+    with pytest.raises(InputError, match="not an ego_cl output directory"):
+        check_out_dir(tmp_path, "default")
+    (tmp_path / OUT_DIR_MARKER).write_text("")
+    check_out_dir(tmp_path, "default")
+    legacy = tmp_path / "legacy"
+    (legacy / "exp" / "2025-01-01_00-00-00_defaults").mkdir(parents=True)
+    (legacy / "exp" / "2025-01-01_00-00-00_defaults" / "config.yaml").write_text("{}")
+    (legacy / "README").write_text("x")
+    assert is_out_dir(legacy)  # written by ego_cl before the marker existed
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        check_out_dir(a_file, "default")
+    (tmp_path / "exp_file").write_text("x")
+    with pytest.raises(InputError, match=r"run.experiment: .*exp_file is a file"):
+        check_out_dir(tmp_path, "exp_file")
+
+
+def test_check_before_run_claims_the_out_dir_and_checks_copy_final_to(tmp_path):
+    out = tmp_path / "out"
+    cfg = load_config(StreamRunConfig, overrides=[f"run.out_dir={out}"])
+    check_before_run(cfg)
+    assert (out / OUT_DIR_MARKER).is_file()
+    target = tmp_path / "copy"
+    target.write_text("a regular file")
+    cfg = load_config(StreamRunConfig, overrides=[f"run.out_dir={out}", f"run.copy_final_to={target}"])
+    with pytest.raises(InputError, match=r"run.copy_final_to: .*copy is a file, not a directory"):
+        check_before_run(cfg)
+    assert target.read_text() == "a regular file"
+
+
+def _cli(tmp_path: Path, *args: str, capsys) -> tuple[int, list[str]]:
+    code = guarded_main(main, list(args))
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("kind", ["file", "foreign"])
+def test_cli_refuses_bad_out_dir_with_one_line_and_touches_nothing(tmp_path, capsys, kind):
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("precious")
+    else:
+        out.mkdir()
+        (out / "thesis.tex").write_text("precious")
+    before = _snapshot(tmp_path)
+    code, err = _cli(tmp_path, f"run.out_dir={out}", "run.baseline=false", capsys=capsys)
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith("error: run.out_dir: ")
+    assert _snapshot(tmp_path) == before
+
+
+def test_cli_refuses_missing_cuda_before_any_work(tmp_path, capsys, monkeypatch):
+    _cuda(monkeypatch, 0)
+    out = tmp_path / "out"
+    code, err = _cli(tmp_path, f"run.out_dir={out}", "pool.devices=[cuda:0]", capsys=capsys)
+    assert code == 2
+    assert err == ["error: pool.devices: cuda:0 requested, but this machine has no CUDA device"]
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny(tmp_path_factory.mktemp("preflight"))
+
+
+@pytest.mark.integration
+def test_unknown_user_and_copy_final_file_are_one_line_before_any_user_runs(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, err = _cli(tmp_path, *tiny_overrides(tiny, out, "run.users=[nobody]"), capsys=capsys)
+    assert code == 2
+    assert len(err) == 1
+    assert "run.users: ['nobody'] not in the test split" in err[0]
+    assert not list(out.rglob("users/*"))  # no user started
+    copy_to = tmp_path / "copy"
+    copy_to.write_text("a file")
+    code, err = _cli(tmp_path, *tiny_overrides(tiny, out, f"run.copy_final_to={copy_to}"), capsys=capsys)
+    assert code == 2
+    assert len(err) == 1
+    assert "run.copy_final_to" in err[0]
+    assert not list(out.rglob("users/*"))
