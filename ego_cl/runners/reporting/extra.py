@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import structlog
 
+from ego_cl.data.taxonomy import find_taxonomy
 from ego_cl.metrics.counts import stream_label_sets
 from ego_cl.metrics.forgetting import bin_forgetting, reexposure_forgetting
 from ego_cl.metrics.stream_metrics import hindsight_metrics
@@ -32,7 +33,7 @@ from ego_cl.runners.reporting.sections import MethodResult
 from ego_cl.runners.results import PRETRAINED, RunDir, safe_name
 from ego_cl.types import InputError
 
-__all__ = ["extra_plots", "pretrain_seen", "run_transfer", "write_plots"]
+__all__ = ["class_names", "extra_plots", "pretrain_seen", "run_transfer", "write_plots"]
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +103,20 @@ def pretrain_seen(config: StreamRunConfig | None) -> dict[str, frozenset] | None
     return {"verb": labels.verbs, "noun": labels.nouns, "action": labels.actions}
 
 
+def class_names(config: StreamRunConfig | None) -> dict[str, Sequence[str]] | None:
+    """Verb and noun names from the run's taxonomy file (``fho_lta_taxonomy.json``), if it can be
+    found from ``data.annotations_dir`` or ``data.ego4d_root`` (``None`` otherwise)."""
+    data = config.data if config is not None else None
+    if data is None or data.ego4d_root is None:
+        return None
+    try:
+        taxonomy = find_taxonomy(data.ego4d_root, annotations_dir=data.annotations_dir)
+    except (InputError, OSError) as err:
+        log.warning("report_taxonomy_unavailable", ego4d_root=str(data.ego4d_root), error=str(err))
+        return None
+    return None if taxonomy is None else {"verb": taxonomy.verbs, "noun": taxonomy.nouns}
+
+
 def extra_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
     """Transfer heatmaps + CSVs, forgetting curves and label histograms, where data exist."""
     written: list[Path] = []
@@ -118,12 +133,13 @@ def extra_plots(methods: Sequence[MethodResult], out_dir: Path) -> list[Path]:
     if methods:
         first = methods[0]
         seen = pretrain_seen(first.config)
+        names = class_names(first.config)
         for uid in sorted(first.per_user):
             table = read_log(RunDir(first.run_dir).baseline(uid).path)
             if table is not None:
                 title = f"Stream labels of user {uid}" + ("" if seen else " (pretrain split not found)")
                 written += plot_label_histograms(
-                    stream_label_sets(table), out_dir / f"labels_{uid}", title=title, seen=seen
+                    stream_label_sets(table), out_dir / f"labels_{uid}", title=title, seen=seen, names=names
                 )
     return written
 

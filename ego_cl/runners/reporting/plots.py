@@ -28,6 +28,7 @@ from ego_cl.runners.reporting.sections import MODES, MethodResult
 from ego_cl.types import Action
 
 __all__ = [
+    "class_label",
     "plot_forgetting",
     "plot_label_histograms",
     "plot_oag_bars",
@@ -170,14 +171,37 @@ def plot_forgetting(bins: Mapping[str, Sequence[ForgettingBin]], path: Path, *, 
     return save(fig, path)
 
 
+def class_label(mode: str, cls: int | Action, names: Mapping[str, Sequence[str]] | None = None) -> str:
+    """A class as the reader should see it: its taxonomy name(s) where known, else its id.
+
+    Example:
+        >>> names = {"verb": ["take", "cut"], "noun": ["knife"]}
+        >>> class_label("action", (1, 0), names), class_label("noun", 3, names), class_label("verb", 1)
+        ('cut knife', '3', '1')
+    """
+    if isinstance(cls, tuple):
+        if names is None:
+            return f"{cls[0]},{cls[1]}"
+        return f"{class_label('verb', cls[0], names)} {class_label('noun', cls[1], names)}"
+    known = names.get(mode) if names else None
+    return known[cls] if known is not None and 0 <= cls < len(known) else str(cls)
+
+
+_NAMED_BARS = 10
+"""How many of the most frequent classes get their name written on the bar when there are too
+many classes for tick labels."""
+
+
 def plot_label_histograms(
     label_sets: Sequence[Sequence[Action]],
     path: Path,
     *,
     title: str,
     seen: Mapping[str, frozenset] | None = None,
+    names: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Path]:
-    """Sorted class frequencies of a stream per mode; pretrain-seen classes highlighted."""
+    """Sorted class frequencies of a stream per mode; pretrain-seen classes highlighted; classes
+    named from the taxonomy (``names["verb"|"noun"]``) where given, else by label id."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), squeeze=False)
     for ax, mode in zip(axes[0], MODES, strict=True):
         hist = label_histogram(label_sets, mode)
@@ -193,13 +217,30 @@ def plot_label_histograms(
                 Patch(color="C3", label=f"unseen in pretraining ({len(classes) - n_seen})"),
             ]
             ax.legend(handles=handles, fontsize=7)
+        what = "name" if names else "label id"
         if len(classes) <= 15:
-            ticks = [f"{c[0]},{c[1]}" if isinstance(c, tuple) else str(c) for c in classes]
-            ax.set_xticks(range(len(classes)), ticks, rotation=45 if mode == "action" else 0, fontsize=7)
-            ax.set_xlabel(f"{mode} class (label id), by frequency")
+            ticks = [class_label(mode, c, names) for c in classes]
+            rotate = 45 if mode == "action" or names else 0
+            ax.set_xticks(
+                range(len(classes)), ticks, rotation=rotate, ha="right" if rotate else "center", fontsize=7
+            )
+            ax.set_xlabel(f"{mode} class ({what}), by frequency")
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel(f"{mode} class, ranked by frequency ({len(classes)} distinct)")
+            ax.set_ylim(top=max(counts) * 1.5)  # room for the names written on the top bars
+            for x, c in enumerate(classes[:_NAMED_BARS]):
+                ax.text(
+                    x,
+                    counts[x],
+                    f" {class_label(mode, c, names)}",
+                    rotation=90,
+                    va="bottom",
+                    ha="center",
+                    fontsize=6,
+                )
+            ax.set_xlabel(
+                f"{mode} class, ranked by frequency ({len(classes)} distinct; top {_NAMED_BARS} by {what})"
+            )
         ax.set_ylabel("samples (clips)")
         ax.set_title(f"{mode}")
     fig.suptitle(title)

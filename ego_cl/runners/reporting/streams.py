@@ -132,6 +132,7 @@ def summarize_streams(
     inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
     loaded = load_inputs(cfg, inputs)
     seen = {"verb": loaded.seen_verbs, "noun": loaded.seen_nouns, "action": loaded.pretrain_actions}
+    names = _taxonomy_names(Path(inputs.ego4d_root), inputs.annotations_dir)
     streams, stats = {}, {}
     for uid, anns in loaded.users.items():
         stream = build_stream(cfg.stream, anns, user_id=uid, pretrain_actions=loaded.pretrain_actions)
@@ -147,6 +148,7 @@ def summarize_streams(
             out_dir / "plots" / f"labels_{safe_name(uid)}",
             title=f"Stream labels of user {uid} ({len(stream.samples)} clips, policy {cfg.stream.overlap})",
             seen=seen,
+            names=names,
         )
     table = stats_table(stats, title=f"User streams of the {cfg.data.subset} split ({len(stats)} users)")
     markdown = render_markdown(table)
@@ -158,15 +160,14 @@ def summarize_streams(
     if user is not None:
         if user not in streams:
             raise InputError(f"--user {user}: not a user of the {cfg.data.subset} split ({sorted(streams)})")
-        names = _taxonomy_names(Path(inputs.ego4d_root))
         samples = streams[user].samples[:n_clips]
         write_contact_sheet(loaded.source, samples, out_dir / f"contact_{safe_name(user)}.png", names=names)
     log.info("streams_summarized", out_dir=str(out_dir), n_users=len(stats))
     return markdown
 
 
-def _taxonomy_names(root: Path) -> Mapping[str, Sequence[str]] | None:
-    taxonomy = find_taxonomy(root)
+def _taxonomy_names(root: Path, annotations_dir: str | None = None) -> Mapping[str, Sequence[str]] | None:
+    taxonomy = find_taxonomy(root, annotations_dir=annotations_dir)
     if taxonomy is None:
         return None
     return {"verb": taxonomy.verbs, "noun": taxonomy.nouns}
