@@ -6,14 +6,48 @@ line with its headline metrics.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
 import structlog
 
-__all__ = ["Progress"]
+__all__ = ["LABEL_WIDTH", "Progress", "slot_label"]
 
 log = structlog.get_logger(__name__)
+
+LABEL_WIDTH = 34
+"""Characters of a bar's label: with a 20-column bar, ``12345/12345`` and ``0:00:00`` a row
+takes at most 76 columns, so it fits an 80-column terminal."""
+
+BAR_WIDTH = 20
+
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_")
+
+
+def slot_label(slot: int, key: str, width: int = LABEL_WIDTH) -> str:
+    """A slot's bar label from its job key: slot, role, user and (grids) the combination,
+    printable ASCII only, shortened to ``width`` characters (the end gives way to ``...``).
+
+    Example:
+        >>> slot_label(0, "users/P01@2025-01-01_00-00-00_learner.kind=replay")
+        '0 P01 learner.kind=replay'
+        >>> slot_label(3, "baseline/5430eb3b600e6af0/P01")
+        '3 P01 baseline'
+        >>> len(slot_label(1, "users/" + "x" * 200 + "@GRID_learner.lr=0.1"))
+        34
+    """
+    role, _, rest = key.partition("/")
+    if role == "baseline":
+        label = f"{slot} {rest.rpartition('/')[2]} baseline"
+    else:
+        user, _, run = rest.partition("@")
+        run = _STAMP.sub("", run).removeprefix("GRID_")
+        label = f"{slot} {user} {run}".rstrip()
+    label = _UNPRINTABLE.sub("?", label)  # one column per character: wide or control ones are replaced
+    return label if len(label) <= width else label[: width - 3] + "..."
+
 
 _HEADLINE = ("online/action/balanced_top1", "online/verb/balanced_top1", "online/noun/balanced_top1")
 
@@ -26,9 +60,10 @@ class Progress:
         pretty: rich bars (True) or log lines only (False); default: whether stderr is a TTY.
     """
 
-    def __init__(self, total: int, pretty: bool | None = None):
+    def __init__(self, total: int, pretty: bool | None = None, console: Any = None):
         self.total = total
         self.pretty = sys.stderr.isatty() if pretty is None else pretty
+        self.console = console
         self._bars: Any = None
         self._overall: Any = None
         self._slots: dict[int, Any] = {}
@@ -39,11 +74,12 @@ class Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
             from rich.progress import Progress as Bars  # (same reason)
 
-            self._bars = Bars(
+            self._bars = Bars(  # label, bar, n/m and time fit in 80 columns (LABEL_WIDTH)
                 "[progress.description]{task.description}",
-                BarColumn(),
+                BarColumn(bar_width=BAR_WIDTH),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                console=self.console,
             )
             self._bars.start()
             self._overall = self._bars.add_task("users", total=self.total)
@@ -59,7 +95,7 @@ class Progress:
             return
         if slot not in self._slots:
             self._slots[slot] = self._bars.add_task(f"slot {slot}", total=total)
-        self._bars.update(self._slots[slot], completed=done, total=total, description=f"slot {slot}: {key}")
+        self._bars.update(self._slots[slot], completed=done, total=total, description=slot_label(slot, key))
 
     def finished(self, outcome: Any, job: Any) -> None:
         """One line per finished (or failed) user."""

@@ -4,6 +4,9 @@ a copy_final_to that is a file, run.users not in the split; config-level refusal
 
 from __future__ import annotations
 
+import json
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -160,3 +163,41 @@ def test_unknown_user_and_copy_final_file_are_one_line_before_any_user_runs(tiny
     assert len(err) == 1
     assert "run.copy_final_to" in err[0]
     assert not list(out.rglob("users/*"))
+
+
+def _split_with(tiny, tmp_path: Path, **changes) -> Path:
+    """A copy of ``tiny``'s split directory whose first test annotation has ``changes``."""
+    root, _ = tiny
+    split_dir = tmp_path / "splits"
+    shutil.copytree(root / "usersplits", split_dir)
+    [test_file] = split_dir.glob("ego4d_LTA_test_usersplit_*users.json")
+    data = json.loads(test_file.read_text())
+    first_user = next(iter(data["users"]))
+    data["users"][first_user][0].update(changes)
+    test_file.write_text(json.dumps(data))
+    return split_dir
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        (
+            {"action_clip_end_sec": 1e9},
+            "field 'action_clip_end_sec': 1000000000.0 s lies past the end of its",
+        ),
+        ({"clip_uid": "c" * 300}, "field 'clip_uid': 300 characters is too long for a file name"),
+    ],
+)
+def test_cli_bad_annotation_values_exit_2_quickly_without_traceback(tiny, tmp_path, capsys, changes, needle):
+    split_dir = _split_with(tiny, tmp_path, **changes)
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    code, err = _cli(tmp_path, *tiny_overrides(tiny, out, f"data.split_dir={split_dir}"), capsys=capsys)
+    assert time.perf_counter() - started < 60
+    assert code == 2
+    assert "Traceback" not in "\n".join(err)
+    assert err[0].startswith("error: ")
+    assert err[0].endswith("1 problem(s)")  # the file, then its one problem naming record and field
+    assert len(err) == 2
+    assert needle in err[1]
