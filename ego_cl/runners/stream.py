@@ -56,17 +56,28 @@ def run_stream(
     )
 
 
+TEST_GRID_NOTE = (
+    "note: this grid compared its settings on the test users (data.subset=test): picking the best "
+    "one here tunes on the test set. Tune with data.subset=train, then run the chosen setting once "
+    "on test."
+)
+"""Printed under a grid's table when the grid ran on the test users."""
+
+
 def grid_main(args: argparse.Namespace) -> int:
     """``stream --grid ...``: run the grid, print its table and the grid directory (exit 1 on failures)."""
     if args.print_config:
         for _, cfg in prepare_grid_configs(args.config, args.overrides, args.grid):
             sys.stdout.write(dump_yaml(cfg) + "---\n")
         return 0
-    setup_logging(args, load_config(StreamRunConfig, args.config, args.overrides).run)
+    base = load_config(StreamRunConfig, args.config, args.overrides)
+    setup_logging(args, base.run)
     parent, summaries = run_grid(
         args.config, args.overrides, args.grid, resume=args.resume, default_checkpoint=demo_checkpoint
     )
     print(format_table(summaries))
+    if base.data.subset == "test" and len(summaries) > 1:
+        print(TEST_GRID_NOTE)
     print(f"grid directory: {parent}  (comparison table: python -m ego_cl.runners.report {parent})")
     return EXIT_FAILED if any(s["failed"] for s in summaries) else 0
 

@@ -262,7 +262,10 @@ def run_grid(
             summaries = run_plans(
                 plans, base, progress=Progress(total=n_jobs), target=target, log_file=parent / "log.jsonl"
             )
-    write_hparams(runs, grid_combinations(parse_grid(grid_items)), summaries)
+    combos = grid_combinations(parse_grid(grid_items))
+    write_hparams(runs, combos, summaries)
+    for summary, combo in zip(summaries, combos, strict=True):  # console rows named by their values
+        summary["label"] = f"{summary['learner']} [{','.join(combo)}]"
     return parent, summaries
 
 

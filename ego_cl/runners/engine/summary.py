@@ -101,26 +101,35 @@ def _cell(stats: Mapping[str, float] | None) -> str:
     return f"{stats['mean']:+6.2f} ± {se:4.2f}" if not math.isnan(se) else f"{stats['mean']:+6.2f}"
 
 
+def _row_name(summary: Mapping[str, Any]) -> str:
+    return str(summary.get("label") or summary["learner"])
+
+
 def format_table(summaries: Sequence[Mapping[str, Any]]) -> str:
-    """A plain-text table: one row per method, OAG (balanced top-1, %) mean ± SE over users."""
+    """A plain-text table: one row per method, OAG (balanced top-1, %) mean ± SE over users.
+
+    A row is named by its ``label`` (a grid run: the learner and its grid values), else by the
+    learner kind; ``*`` marks a hindsight oracle.
+    """
+    names = [f"{_row_name(s)}*" if s.get("hindsight") else _row_name(s) for s in summaries]
+    width = max([10, *(len(n) for n in names)])
     header = (
-        f"{'method':<10} {'action OAG':>15} {'verb OAG':>15} {'noun OAG':>15} {'users':>6} {'failed':>6}"
+        f"{'method':<{width}} {'action OAG':>15} {'verb OAG':>15} {'noun OAG':>15} {'users':>6} {'failed':>6}"
         f" {'baseline':>8} {'failed':>6}"
     )
     lines = [header, "-" * len(header)]
-    for s in summaries:
+    for s, label in zip(summaries, names, strict=True):
         cells = [_cell(s["oag"].get(name)) for name in HEADLINE]
         method_failed = s.get("n_failed_users", len(s["failed"]))  # method users and baseline users apart
         baseline = f"{s.get('n_baseline_done', 0):>8} {s.get('n_failed_baseline', 0):>6}"
         counts = f"{s['n_done']:>6} {method_failed:>6} {baseline}"
-        name = f"{s['learner']}*" if s.get("hindsight") else s["learner"]
-        lines.append(f"{name:<10} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {counts}")
+        lines.append(f"{label:<{width}} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {counts}")
     lines.append(
         "OAG = method minus frozen pretrained model, class-balanced top-1 accuracy (%), mean ± SE over users"
     )
     if any(s.get("hindsight") for s in summaries):
         lines.append("* hindsight oracle (sees the whole stream's labels up front): not an online result")
-    lines += [f"run directory ({s['learner']}): {s['run_dir']}" for s in summaries]
+    lines += [f"run directory ({_row_name(s)}): {s['run_dir']}" for s in summaries]
     for s in summaries:
         errors = s.get("errors", {})
         lines += [

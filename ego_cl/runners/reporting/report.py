@@ -30,7 +30,7 @@ from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.reporting.data import RunResults, find_run_dirs, load_run, read_log, unique_labels
 from ego_cl.runners.reporting.extra import write_plots
 from ego_cl.runners.reporting.format import latex_document, render_csv, render_markdown
-from ego_cl.runners.reporting.sections import MethodResult, report_tables
+from ego_cl.runners.reporting.sections import MethodResult, comparison_warnings, report_tables
 from ego_cl.runners.results import PRETRAINED, RunDir
 from ego_cl.types import InputError
 
@@ -139,7 +139,11 @@ def write_report(methods: Sequence[MethodResult], out_dir: Path, *, plots: bool 
     """Write ``summary.{md,csv,tex}``, ``per_user.csv`` and plots; return the Markdown."""
     tables = report_tables(methods)
     runs = sorted({str(m.run_dir) for m in methods})
-    markdown = "# ego_cl report\n\n" + "\n".join(render_markdown(t) for t in tables)
+    warnings = comparison_warnings(methods)
+    for warning in warnings:
+        log.warning("report_comparison_warning", warning=warning)
+    markdown = "# ego_cl report\n\n" + "".join(f"**Warning:** {w}.\n\n" for w in warnings)
+    markdown += "\n".join(render_markdown(t) for t in tables)
     markdown += "\nRun directories:\n" + "".join(f"- {r}\n" for r in runs)
     summary_csv, per_user_csv = _csv_files(methods)
     atomic_write_text(out_dir / "summary.md", markdown)

@@ -12,11 +12,12 @@ from pathlib import Path
 import attrs
 
 from ego_cl.metrics.aggregation import UserAggregate
+from ego_cl.metrics.paired import N_RESAMPLES, PairedDifference, paired_bootstrap
 from ego_cl.metrics.report_tables import best_index
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.reporting.format import Table, mean_se_cell, number_cell
 
-__all__ = ["MODES", "MethodResult", "report_tables"]
+__all__ = ["MODES", "MethodResult", "comparison_warnings", "report_tables", "top_comparisons"]
 
 MODES = ("action", "verb", "noun")
 HEADLINE = "oag/action/balanced_top1"
@@ -61,28 +62,100 @@ def _cells(m: MethodResult, prefix: str, suffix: str, *, signed: bool) -> tuple[
     return tuple(mean_se_cell(m.summary.get(f"{prefix}/{mode}/{suffix}"), signed=signed) for mode in MODES)
 
 
+def _headline_per_user(m: MethodResult) -> dict[str, float]:
+    return {u: v.get(HEADLINE, float("nan")) for u, v in m.per_user.items()}
+
+
+def top_comparisons(methods: Sequence[MethodResult]) -> tuple[int | None, dict[int, PairedDifference]]:
+    """The non-blind method with the highest mean action OAG and, for every other row, the
+    paired bootstrap CI of (top minus that row) over their common users."""
+    scores = [
+        float("nan") if m.blind or m.summary.get(HEADLINE) is None else m.summary[HEADLINE].mean
+        for m in methods
+    ]
+    top = best_index(scores)
+    if top is None:
+        return None, {}
+    mine = _headline_per_user(methods[top])
+    return top, {
+        i: paired_bootstrap(mine, _headline_per_user(m), seed=0) for i, m in enumerate(methods) if i != top
+    }
+
+
 def headline_table(methods: Sequence[MethodResult]) -> Table:
-    """Method x (OAG, HAG) of class-balanced top-1, best non-blind method marked."""
-    rows, scores = [], []
-    for m in methods:
+    """Method x (OAG, HAG) of class-balanced top-1, with the paired bootstrap CI of the top
+    method's action OAG minus each row's; the top method is marked best only when it beats every
+    other non-blind method significantly."""
+    top, diffs = top_comparisons(methods)
+    rows = []
+    for i, m in enumerate(methods):
         cells = (
             *_cells(m, "oag", "balanced_top1", signed=True),
             *_cells(m, "hag", "balanced_top1", signed=True),
         )
-        rows.append((m.label, str(m.n_users), *cells))
-        agg = m.summary.get(HEADLINE)
-        scores.append(float("nan") if m.blind or agg is None else agg.mean)
-    candidates = sum(1 for m in methods if not m.blind)
+        versus = "top" if i == top else diffs[i].describe() if i in diffs else "n/a"
+        rows.append((m.label, str(m.n_users), *cells, versus))
+    rivals = [diffs[i] for i, m in enumerate(methods) if i in diffs and not m.blind]
+    marked = top is not None and bool(rivals) and all(d.significant for d in rivals)
+    verdict = ""
+    if rivals and not marked:
+        verdict = " No method is marked best: the top one does not beat every other one significantly."
     return Table(
         title="Adaptation gains over the frozen pretrained model: class-balanced top-1 accuracy, "
         "mean ± SE over users",
-        header=("method", "users", *(f"OAG {x}" for x in MODES), *(f"HAG {x}" for x in MODES)),
+        header=(
+            "method",
+            "users",
+            *(f"OAG {x}" for x in MODES),
+            *(f"HAG {x}" for x in MODES),
+            "top − row, action OAG [95% CI]",
+        ),
         rows=tuple(rows),
-        best_row=best_index(scores) if candidates > 1 else None,
+        best_row=top if marked else None,
         note="Gains in %-points (positive = better than the frozen model). OAG: online, each sample "
         "predicted before it is learned; HAG: final model over its whole stream "
-        "(n/a until the hindsight command ran).",
+        "(n/a until the hindsight command ran). Last column: the top method's action OAG minus the "
+        f"row's, mean over their common users with a paired bootstrap 95% CI ({N_RESAMPLES} resamples "
+        "of the users, seed 0); best is marked only when every other method's CI lies above 0." + verdict,
     )
+
+
+def comparison_warnings(methods: Sequence[MethodResult]) -> list[str]:
+    """Why the compared methods may not be comparable: different users, different stream
+    lengths on the same user, or a grid compared on the test users."""
+    rivals = [m for m in methods if not m.blind]
+    warnings = []
+    user_sets = {frozenset(m.per_user) for m in rivals}
+    if len(user_sets) > 1:
+        common = frozenset.intersection(*user_sets)
+        warnings.append(
+            "the compared runs have different users ("
+            + "; ".join(f"{m.label}: {len(m.per_user)}" for m in rivals)
+            + f"); paired comparisons use the {len(common)} common users"
+        )
+    lengths: dict[str, set[float]] = {}
+    for m in rivals:
+        for uid, values in m.per_user.items():
+            lengths.setdefault(uid, set()).add(values.get("online/n_samples", float("nan")))
+    uneven = sorted(u for u, n in lengths.items() if len(n) > 1)
+    if uneven:
+        warnings.append(
+            f"stream lengths differ between the compared runs for users {uneven[:5]}"
+            + (f" and {len(uneven) - 5} more" if len(uneven) > 5 else "")
+            + " (different stream settings): their OAGs are not over the same samples"
+        )
+    grid_on_test = [m for m in rivals if m.run_dir.name.startswith("GRID_") and _subset(m) == "test"]
+    if len(rivals) > 1 and grid_on_test:
+        warnings.append(
+            "grid settings are compared on the test users (data.subset=test): choosing the best "
+            "one here tunes on the test set; tune with data.subset=train, then run the chosen "
+            "setting once on test"
+        )
+    return warnings
+
+
+def _subset(m: MethodResult) -> str | None:
+    return m.config.data.subset if m.config is not None else None
 
 
 def detail_table(methods: Sequence[MethodResult], prefix: str, title: str, *, signed: bool) -> Table:

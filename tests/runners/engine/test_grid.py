@@ -77,9 +77,11 @@ def test_two_by_two_grid_resume_and_comparison_report(tmp_path):
     assert [s["oag"] for s in again] == [s["oag"] for s in summaries]
     methods = report.collect([parent])
     assert len([m for m in methods if not m.blind]) == 4
-    best = max((m for m in methods if not m.blind), key=lambda m: m.summary["oag/action/balanced_top1"].mean)
     markdown = report.write_report(methods, parent / "report", plots=False)
-    assert f"| **{best.label}** (best) |" in markdown
+    # momentum does not change the tiny runs at lr 0.1: the top two tie, so none is marked best
+    assert "(best)" not in markdown
+    assert "No method is marked best" in markdown
+    assert "tunes on the test set" in markdown  # the grid ran on data.subset=test
     assert Path(parent / "report" / "summary.tex").is_file()
 
 
