@@ -13,8 +13,9 @@
   :func:`build_learner`), the unseen-class masking the built-in learners use
   (:class:`AdaptContext`, :class:`UnseenClassMask`, :func:`mask_logits`) and their losses;
 - the online loop (:func:`online_loop`, predict → log → metrics → learn, with the runner's
-  prediction-log columns by default; :func:`online_metrics` runs it and returns the final
-  values), :class:`MetricSet`, gains (:func:`online_gains`, ...) and aggregation over users
+  prediction-log columns by default; :func:`online_metrics` runs it and returns the final values;
+  a replay learner's ``fetch`` goes through a :class:`LabelGate` passed as ``gate=``, as in the
+  runner), :class:`MetricSet`, gains (:func:`online_gains`, ...) and aggregation over users
   (:func:`aggregate_users`);
 - whole runs as the command line does them: :func:`load_config`, :class:`StreamRunConfig`,
   :func:`run_stream`.
@@ -93,6 +94,7 @@ from ego_cl.runners.config import StreamRunConfig, load_config
 from ego_cl.runners.engine import build as _build
 from ego_cl.runners.engine import loop as _loop
 from ego_cl.runners.engine.build import build_loader, log_columns
+from ego_cl.runners.engine.label_gate import LabelGate
 from ego_cl.runners.engine.loop import LogColumns, LoopState, NearFuture, PastWindow, StepRecord
 from ego_cl.runners.inputs import PretrainLabels, load_pretrain_labels
 from ego_cl.runners.stream import run_stream
@@ -191,6 +193,7 @@ __all__ = [
     "build_learner",
     "mask_logits",
     # the online loop, metrics, gains, aggregation
+    "LabelGate",
     "LogColumns",
     "LoopState",
     "MetricSet",

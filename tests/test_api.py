@@ -95,3 +95,26 @@ def test_importing_the_api_configures_no_logging_and_writes_nothing(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replay_learner_runs_in_the_api_loop_behind_a_label_gate():
+    torch.manual_seed(0)
+    clips = torch.randn(12, 3, 2, 16, 16)
+    labels = [[(i % 3, i % 2)] for i in range(12)]
+
+    def fetch(indices):
+        indices = [int(i) for i in indices]
+        return Batch(
+            indices=torch.tensor(indices),
+            clips=clips[indices],
+            target=Target.from_label_sets([labels[i] for i in indices]),
+        )
+
+    gate = api.LabelGate(fetch)
+    network = api.build_network("tiny3d", n_verbs=3, n_nouns=2)
+    learner = api.ReplayLearner(network, api.ReplayConfig(capacity=4), fetch=gate.fetch)
+    batches = [fetch(range(i, i + 3)) for i in range(0, 12, 3)]
+    values = api.online_metrics(learner, batches, gate=gate)
+    assert values["online/n_samples"] == 12
+    with pytest.raises(api.LabelLeakError):
+        gate.fetch([12])
