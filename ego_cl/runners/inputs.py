@@ -222,7 +222,11 @@ def load_pretrain_labels(split_dir: str | Path) -> PretrainLabels:
     Raises:
         InputError: The split file is missing or malformed.
     """
-    annotations = list(load_user_split(find_split_file(split_dir, PRETRAIN_SPLIT)).annotations())
+    return _pretrain_labels(load_user_split(find_split_file(split_dir, PRETRAIN_SPLIT)))
+
+
+def _pretrain_labels(pretrain: UserSplit) -> PretrainLabels:
+    annotations = list(pretrain.annotations())
     verbs, nouns = seen_labels(annotations)
     return PretrainLabels(actions=pretrain_action_set(annotations), verbs=verbs, nouns=nouns)
 
@@ -316,7 +320,7 @@ def load_inputs(cfg: StreamRunConfig, inputs: Inputs) -> RunInputs:
         dropout=cfg.model.dropout,
         fusion_kernel=cfg.model.fusion_kernel,
     )
-    labels = load_pretrain_labels(inputs.split_dir)
+    labels = _pretrain_labels(pretrain)  # the split file read above, not a second time
     return RunInputs(
         users=users,
         pretrain_actions=labels.actions,

@@ -8,6 +8,7 @@ learner trains its own copy of the network (learners never change the network th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +57,7 @@ class UserJob:
 
 def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) -> dict[str, Any]:
     """Pool target: run (or resume, or skip) one user and return its summary."""
+    started = time.perf_counter()
     udir = UserDir(Path(job.user_dir))
     if udir.is_done:
         return {**udir.read_json("summary.json"), "role": job.role, "skipped": True}
@@ -75,6 +77,7 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
             device=device,
             learner=job.learner,
         )
+        setup_s = round(time.perf_counter() - started, 3)
         summary = stream_user(
             parts,
             udir,
@@ -84,5 +87,6 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
             tb_every=job.cfg.run.tb_every,
             paranoid=job.cfg.run.paranoid,
             report=report,
+            setup_s=setup_s,
         )
     return {**summary, "role": job.role}

@@ -145,6 +145,7 @@ def stream_user(
     tb_every: int = 1,
     paranoid: bool = False,
     report: Callable[[int, int], None] | None = None,
+    setup_s: float | None = None,
 ) -> dict[str, Any]:
     """Run (or resume, or skip if ``DONE``) one user's stream and write its results.
 
@@ -153,14 +154,17 @@ def stream_user(
     from its checkpoint on before writing them again).
 
     Returns:
-        ``{"user_id", "n_samples", "n_batches", "metrics", "seconds", "resumed_at"}``.
+        ``{"user_id", "n_samples", "n_batches", "metrics", "seconds", "resumed_at", "startup"}``;
+        ``startup`` is the user's fixed cost: ``setup_s`` as given (the job's input loading and
+        building, seconds) and ``first_batch_s``, from the stream's start to its first batch
+        done (loader workers started, first clips decoded, first predict and learn).
     """
     if udir.is_done:
         return udir.read_json("summary.json")
     with udir.writing():  # one writer per user directory (an orphan of a killed run is waited for)
         if udir.is_done:  # finished by another writer while this one waited
             return udir.read_json("summary.json")
-        options = dict(tb_dir=tb_dir, tb_every=tb_every, paranoid=paranoid, report=report)
+        options = dict(tb_dir=tb_dir, tb_every=tb_every, paranoid=paranoid, report=report, setup_s=setup_s)
         return _stream_locked(parts, udir, checkpoint_every=checkpoint_every, seed=seed, **options)
 
 
@@ -174,8 +178,10 @@ def _stream_locked(
     tb_every: int,
     paranoid: bool,
     report: Callable[[int, int], None] | None,
+    setup_s: float | None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
+    first_batch_s = None
     state = _resume(parts, udir, seed)
     writer = _tb_writer(tb_dir, purge_step=state.next_step)
     pending: dict[str, dict[str, list[Any]]] = {"predictions": {}, "past": {}, "future": {}}
@@ -197,6 +203,8 @@ def _stream_locked(
     )
     for record in records:
         step = record.step
+        if first_batch_s is None:
+            first_batch_s = round(time.perf_counter() - started, 3)
         if report is not None:
             report(int(record.log["index"][-1]) + 1, parts.n_samples)
         _extend(pending["predictions"], record.log)
@@ -223,6 +231,7 @@ def _stream_locked(
         "metrics": {k: float(v) for k, v in parts.metrics.get().items()} | _near_future_metrics(udir),
         "seconds": round(time.perf_counter() - started, 3),
         "resumed_at": state.next_step,
+        "startup": {"setup_s": setup_s, "first_batch_s": first_batch_s},
     }
     udir.write_json("metrics.json", summary["metrics"])
     udir.save_learner(parts.learner.state_dict())
