@@ -15,7 +15,6 @@ in-process); each writes its prediction log like the online ones, ``metrics.json
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,7 +90,7 @@ def run_pair_job(job: PairJob, device: str, report: Callable[[int, int], None]) 
             user_id=job.stream,
             annotations=loaded.users[job.stream],
             source=loaded.source,
-            network=copy.deepcopy(loaded.network),
+            network=loaded.network,  # the learner copies it
             pretrain_actions=loaded.pretrain_actions,
             seen_verbs=loaded.seen_verbs,
             seen_nouns=loaded.seen_nouns,
