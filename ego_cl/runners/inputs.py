@@ -240,7 +240,7 @@ class RunInputs:
         pretrain_actions: ``(verb, noun)`` pairs seen in pretraining.
         seen_verbs: Verb labels seen in pretraining.
         seen_nouns: Noun labels seen in pretraining.
-        network: The pretrained network (copy it before training).
+        network: The pretrained network (learners train their own copies; it stays unchanged).
         source: The clip source (picklable before first read).
         frames: Where the source's frames come from (cache / source clip counts).
         dropped: User id -> annotations dropped for missing videos (``data.skip_missing_videos``).
