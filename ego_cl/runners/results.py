@@ -258,7 +258,8 @@ class UserDir:
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            deadline = time.monotonic() + wait_s
+            started = time.monotonic()
+            deadline = started + wait_s
             while not _try_lock(fd):
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
@@ -267,6 +268,8 @@ class UserDir:
                         "going, or its orphan); stop it, or wait and --resume again"
                     )
                 time.sleep(poll_s)
+            if time.monotonic() - started > poll_s:
+                log.info("user_dir_waited", path=str(self.path), seconds=round(time.monotonic() - started, 2))
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             for tmp in remove_stale_temporaries(self.path):

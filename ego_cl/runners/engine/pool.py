@@ -162,7 +162,8 @@ class _Pool:
 
     def __init__(self, target: Target, devices: list[str], threads: int, recycle_after: int, log_file):
         self.ctx = mp.get_context("spawn")
-        self.results = self.ctx.Queue()
+        with interrupts_blocked():  # the queue may start multiprocessing's resource tracker
+            self.results = self.ctx.Queue()
         self.target, self.threads, self.recycle_after, self.log_file = (
             target,
             threads,
@@ -173,7 +174,8 @@ class _Pool:
 
     def _start(self, index: int) -> None:
         slot = self.slots[index]
-        slot.tasks = self.ctx.Queue()
+        with interrupts_blocked():
+            slot.tasks = self.ctx.Queue()
         slot.retiring = False
         args = (index, slot.device, self.threads, self.recycle_after, self.log_file, self.target)
         args = (*args, slot.tasks, self.results, os.getpid())
