@@ -12,7 +12,10 @@ from tests.runners.tiny_run import make_tiny
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-MARKER = re.compile(r"<!-- readme-snippet: (?P<name>[\w-]+) -->\n```python\n(?P<code>.*?)\n```", re.S)
+MARKER = re.compile(
+    r"<!-- readme-snippet: (?P<name>[\w-]+) -->\n(?:<!--[^\n]*-->\n)*```python\n(?P<code>.*?)\n```", re.S
+)
+"""A ```python block right after its marker comment (other HTML comments, e.g. ``fmt: off``, between)."""
 PLACEHOLDER_ROOT, PLACEHOLDER_CHECKPOINT = "/data/ego4d", "/data/pretrained.pt"
 SNIPPETS = ("custom-learner", "plain-loop")
 
@@ -60,7 +63,7 @@ def test_snippet_runs_on_synthetic_data(name, tiny, capsys):
 
 
 def test_snippet_extraction_sees_a_broken_snippet():
-    text = "<!-- readme-snippet: x -->\n```python\nraise ValueError('rotted')\n```\n"
+    text = "<!-- readme-snippet: x -->\n<!-- fmt: off -->\n```python\nraise ValueError('rotted')\n```\n"
     with pytest.raises(ValueError, match="rotted"):
         exec(readme_snippets(text)["x"], {})
 
