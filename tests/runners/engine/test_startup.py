@@ -38,3 +38,13 @@ def test_setup_is_none_when_not_given(tmp_path):
     summary = stream_user(fake_parts(n_samples=4), udir, checkpoint_every=2, seed=0)
     assert summary["startup"]["setup_s"] is None
     assert summary["startup"]["first_batch_s"] >= 0
+
+
+def test_decode_workers_fork_even_inside_a_spawned_pool_worker():
+    # a spawned process defaults to spawn for its own children: each user's decode worker would
+    # import torch again; the runner asks for fork where fork is the safe platform choice
+    import sys
+
+    from ego_cl.runners.engine import build
+
+    assert ("fork" if sys.platform.startswith("linux") else None) == build.DECODE_WORKER_START
