@@ -73,3 +73,35 @@ def test_workers_are_recycled_and_progress_is_reported(tmp_path):
 
 def test_slot_devices_round_robin():
     assert slot_devices(["cpu"], 3) == ["cpu", "cpu", "cpu"]
+
+
+def test_a_worker_that_dies_hard_leaves_the_tail_of_its_stderr_in_the_outcome(tmp_path):
+    from tests.runners.process_fakes import crashing_target
+
+    jobs = [
+        Job(key=how, size=1, payload={"how": how}, stderr_path=str(tmp_path / how / "worker-stderr.log"))
+        for how in ("segfault", "exit", "fine")
+    ]
+    outcomes = {o.key: o for o in run_jobs(jobs, crashing_target, users_per_device=1, threads_per_slot=1)}
+    segfault = outcomes["segfault"]
+    assert not segfault.ok
+    assert "SIGSEGV" in segfault.error
+    assert "native message before segfault" in segfault.traceback
+    assert "Segmentation fault" in segfault.traceback  # faulthandler's dump
+    assert "crashing_target" in segfault.traceback  # ... with the Python stack
+    assert str(tmp_path / "segfault" / "worker-stderr.log") in segfault.traceback
+    assert outcomes["exit"].exit_code == 3
+    assert "native message before exit" in outcomes["exit"].traceback
+    assert outcomes["fine"].ok
+    assert (tmp_path / "fine" / "worker-stderr.log").read_text() == "native message before fine\n"
+
+
+def test_a_worker_whose_set_up_fails_reports_why_instead_of_an_exit_code(tmp_path):
+    jobs = _jobs(tmp_path)[:2]
+    outcomes = run_jobs(jobs, fake_target, devices=["cuda:99"], users_per_device=1, threads_per_slot=1)
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        assert not outcome.ok
+        assert outcome.error.startswith("worker set-up on cuda:99 failed: ")
+        assert "Traceback" in outcome.traceback
+        assert outcome.exit_code is None
