@@ -22,6 +22,7 @@ __all__ = [
     "add_log_arguments",
     "config_from_args",
     "guarded_main",
+    "doc_summary",
     "plain",
     "setup_logging",
 ]
@@ -55,6 +56,20 @@ def plain(text: str) -> str:
     """
     text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
     return text.replace("``", "")
+
+
+def doc_summary(doc: str | None) -> str:
+    """A command's ``--help`` description from its module docstring: the first sentence without
+    the usage that precedes it, without markup.
+
+    Example:
+        >>> doc_summary("``python -m ego_cl.runners.report RUN_DIR``: tables and plots of runs.\\n")
+        'Tables and plots of runs.'
+    """
+    first = plain((doc or "").strip().splitlines()[0] if doc and doc.strip() else "")
+    _, sep, rest = first.partition(": ")
+    text = rest if sep and first.startswith("python -m ") else first
+    return text[:1].upper() + text[1:]
 
 
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:

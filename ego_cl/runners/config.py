@@ -273,7 +273,23 @@ def _structure_learner(value: Any, _: type) -> Any:
     kind = value.get("kind", "finetune")
     if kind not in LEARNER_CONFIGS:
         raise ValueError(f"unknown learner kind {kind!r}; choose one of {sorted(LEARNER_CONFIGS)}")
+    _check_foreign_learner_keys(value, kind)
     return converter.structure(dict(value), LEARNER_CONFIGS[kind])
+
+
+def _check_foreign_learner_keys(value: Mapping[str, Any], kind: str) -> None:
+    """Keys of other learners (left by a config file written for another ``learner.kind``) are
+    named with their owners; keys no learner has stay ``unknown key`` errors."""
+    fields = {name: {f.name for f in attrs.fields(cls)} for name, cls in LEARNER_CONFIGS.items()}
+    foreign = {
+        key: sorted(n for n, names in fields.items() if key in names)
+        for key in value
+        if key != "kind" and key not in fields[kind]
+    }
+    foreign = {key: owners for key, owners in foreign.items() if owners}
+    if foreign:
+        keys = ", ".join(f"{key} (a key of {'/'.join(owners)})" for key, owners in sorted(foreign.items()))
+        raise ValueError(f"kind={kind} does not take {keys}; drop them, or choose one of those kinds")
 
 
 def _make_converter() -> cattrs.Converter:

@@ -19,14 +19,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ego_cl.runners.cli import EXIT_FAILED, add_log_arguments, guarded_main, plain, setup_logging
+from ego_cl.runners.cli import EXIT_FAILED, add_log_arguments, doc_summary, guarded_main, setup_logging
 from ego_cl.runners.demo import demo_checkpoint
 from ego_cl.runners.engine.hindsight import run_hindsight
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ego_cl.runners.hindsight", description=plain(__doc__.splitlines()[0])
+        prog="python -m ego_cl.runners.hindsight", description=doc_summary(__doc__)
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a stream run directory")
     parser.add_argument("--transfer", action="store_true", help="every model on every stream + pretrained")

@@ -20,14 +20,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ego_cl.runners.cli import add_log_arguments, guarded_main, plain, setup_logging
+from ego_cl.runners.cli import add_log_arguments, doc_summary, guarded_main, setup_logging
 from ego_cl.runners.reporting.report import collect, copy_report, default_out_dir, write_report
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ego_cl.runners.report", description=plain(__doc__.splitlines()[0])
-    )
+    parser = argparse.ArgumentParser(prog="python -m ego_cl.runners.report", description=doc_summary(__doc__))
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories or their parents")
     parser.add_argument(
         "--out", help="output directory (default: <RUN_DIR>/report or <common parent>/report)"

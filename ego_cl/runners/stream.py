@@ -99,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
         "--grid",
         nargs="+",
         metavar="key=v1,v2",
-        help="one run per combination (put it last; see runners.engine.grid)",
+        help="one run per combination of the values, e.g. --grid learner.lr=0.1,0.01 "
+        "learner.momentum=0,0.9 (put it last; tune with data.subset=train)",
     )
     return parser
 

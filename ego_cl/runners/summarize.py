@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ego_cl.runners.cli import add_config_arguments, guarded_main, plain, setup_logging
+from ego_cl.runners.cli import add_config_arguments, doc_summary, guarded_main, setup_logging
 from ego_cl.runners.config import StreamRunConfig, dump_yaml, load_config
 from ego_cl.runners.demo import demo_checkpoint
 from ego_cl.runners.reporting.streams import summarize_streams
@@ -26,7 +26,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ego_cl.runners.summarize", description=plain(__doc__.splitlines()[0])
+        prog="python -m ego_cl.runners.summarize", description=doc_summary(__doc__)
     )
     add_config_arguments(parser, example="data.subset=train run.users=[68]")
     parser.add_argument("--out", help="output directory (default: <run.out_dir>/summaries/<data.subset>)")

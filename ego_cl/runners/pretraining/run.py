@@ -117,12 +117,31 @@ def _resume_state(cfg: PretrainConfig, run_dir: Path) -> dict[str, Any] | None:
             raise InputError(f"{run_dir} already holds a pretraining run; pick another run.name or resume it")
         return None
     state = read_checkpoint(last)
-    if state.get("config_key") != comparable_config(cfg):
+    now = comparable_config(cfg)
+    if state.get("config_key") != now:
+        changed = config_differences(state.get("config_key") or {}, now)
         raise InputError(
-            f"{last}: this run was started with a different config; resume it with the same settings "
-            "or choose another run.name"
+            f"{last}: this run was started with a different config ({'; '.join(changed[:8])}"
+            f"{f'; and {len(changed) - 8} more' if len(changed) > 8 else ''}); resume it with the "
+            "same settings or choose another run.name"
         )
     return state
+
+
+def config_differences(saved: Any, now: Any, prefix: str = "") -> list[str]:
+    """``key: saved -> now`` for every dotted key whose value differs (missing keys included).
+
+    Example:
+        >>> config_differences({"optim": {"lr": 0.05, "epochs": 3}}, {"optim": {"lr": 0.1, "epochs": 3}})
+        ['optim.lr: 0.05 -> 0.1']
+    """
+    if isinstance(saved, dict) and isinstance(now, dict):
+        out = []
+        for key in sorted(set(saved) | set(now), key=str):
+            missing = "<unset>"
+            out += config_differences(saved.get(key, missing), now.get(key, missing), f"{prefix}{key}.")
+        return out
+    return [] if saved == now else [f"{prefix.rstrip('.')}: {saved!r} -> {now!r}".replace("'", "")]
 
 
 def _checkpoint(

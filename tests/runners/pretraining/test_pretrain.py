@@ -144,7 +144,7 @@ def test_a_killed_run_resumes_exactly(tmp_path, data, monkeypatch, straight_run)
 def test_resuming_with_another_config_or_without_resume_is_refused(tmp_path, data):
     small = ("optim.epochs=1", "run.max_train=4", "run.max_val=2")
     pretrain(_cfg(tmp_path, *small), data)
-    with pytest.raises(InputError, match="different config"):
+    with pytest.raises(InputError, match=r"different config \(optim\.lr: 0\.05 -> 0\.1\)"):
         pretrain(_cfg(tmp_path, *small, "optim.lr=0.1"), data)
     with pytest.raises(InputError, match="already holds"):
         pretrain(_cfg(tmp_path, *small, "run.resume=false"), data)
