@@ -221,7 +221,7 @@ def _stream_locked(
             udir.save_checkpoint(_checkpoint(parts, record.state))
     _flush(udir, pending, part_first, step + 1)
     if (step + 1) % tb_every != 0:  # the last batch, unless just written
-        _tb_scalars(writer, parts.metrics, {}, step)
+        _tb_scalars(writer, parts.metrics, stats, step)
     if writer is not None:
         writer.close()
     summary = {
