@@ -32,14 +32,14 @@ def _snapshot(network: torch.nn.Module) -> dict:
     }
 
 
-def _runtime(network, stream) -> LearnerRuntime:
+def _runtime(network, stream, device: str = "cpu") -> LearnerRuntime:
     return LearnerRuntime(
         network=network,
         fetch=stream.fetch,
         allowed_verbs=torch.tensor([True, True, True, True, False]),
         allowed_nouns=torch.ones(N_NOUNS, dtype=torch.bool),
         mask_unseen="pretrain",
-        device="cpu",
+        device=device,
         seed=3,
         stream_labels=stream.label_sets,
     )
@@ -87,3 +87,18 @@ def test_one_network_serves_a_frozen_and_a_trained_learner_in_either_order(strea
     tuned.learn(batch)
     assert torch.equal(frozen.predict(batch.without_labels()).verb_logits, before.verb_logits)
     assert not torch.equal(tuned.predict(batch.without_labels()).verb_logits, before.verb_logits)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("kind", ["frozen", "finetune", "replay", "lwf"])
+def test_a_learner_on_cuda_leaves_the_cpu_network_where_it_was(kind, stream):
+    network = tiny_network(seed=1)
+    before = _snapshot(network)
+    learner = build_learner(LEARNERS[kind].config(), _runtime(network, stream, device="cuda"))
+    for batch in stream.batches(2):
+        learner.predict(batch.without_labels())
+        learner.learn(batch)
+    assert {p.device.type for p in network.parameters()} == {"cpu"}
+    after = _snapshot(network)
+    assert after["requires_grad"] == before["requires_grad"]
+    assert all(torch.equal(v, after["state"][k]) for k, v in before["state"].items())
