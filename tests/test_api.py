@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +15,11 @@ from ego_cl.learners.registry import LEARNERS
 from ego_cl.metrics.prediction_log import prediction_log_columns
 from ego_cl.runners.engine import loop
 from ego_cl.types import Batch, Prediction, Target
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 
 def test_every_exported_name_exists_once():
@@ -118,3 +124,11 @@ def test_a_replay_learner_runs_in_the_api_loop_behind_a_label_gate():
     assert values["online/n_samples"] == 12
     with pytest.raises(api.LabelLeakError):
         gate.fetch([12])
+
+
+def test_the_api_is_the_top_import_layer():
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    contracts = pyproject["tool"]["importlinter"]["contracts"]
+    layered = next(c for c in contracts if c.get("containers") == ["ego_cl"])
+    assert layered["layers"][:2] == ["api", "runners"]
+    assert layered.get("exhaustive") is True
