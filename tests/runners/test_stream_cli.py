@@ -177,7 +177,7 @@ def test_unreadable_checkpoint_and_missing_videos_are_clear_errors(tiny, tmp_pat
     root, _ = tiny
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    args = _overrides(tiny, tmp_path, f"model.checkpoint={bad}")
+    args = _overrides(tiny, tmp_path / "out", f"model.checkpoint={bad}")  # out_dir: ego_cl's alone
     assert guarded_main(main, args) == 2
     assert str(bad) in capsys.readouterr().err
 
@@ -185,7 +185,7 @@ def test_unreadable_checkpoint_and_missing_videos_are_clear_errors(tiny, tmp_pat
     shutil.copytree(root, data)
     victim = sorted((data / "v1" / "clips").glob("*.mp4"))[-1]
     victim.unlink()
-    assert guarded_main(main, _overrides((data, tiny[1]), tmp_path, "run.timestamp=x")) == 2
+    assert guarded_main(main, _overrides((data, tiny[1]), tmp_path / "out", "run.timestamp=x")) == 2
     err = capsys.readouterr().err
     assert "split does not match the videos" in err or victim.name in err
 
