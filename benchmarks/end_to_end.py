@@ -1,6 +1,8 @@
 """End-to-end stream throughput of the runner vs the compute-only bound of the same steps.
 
-One synthetic evaluation user (``ego_cl.runners.datasets``, 224x128 H.264), a randomly initialised
+One synthetic evaluation user (``ego_cl.runners.datasets``, 224x128 H.264) read through the
+resized-clip cache (``data.use_cache=true``, built once at short side 128 with the cache's own
+encoder settings by ``ego_cl.runners.resizing.build_cache``; not timed), a randomly initialised
 network, ``learner.kind=finetune``, batch 4, one pool slot with the default decode worker and
 ``T`` torch threads (default: the pool's own, ``max(1, cores // slots - stream.workers)``, i.e. 1
 on 2 cores: the decode worker keeps the other core):
@@ -71,6 +73,10 @@ DATASET = dict(
     width=224,
     height=128,
 )
+
+
+CACHE_SIDE = 128
+"""Short side of the resized cache the main measurement reads (the synthetic source's own height)."""
 
 
 def overrides_for(
@@ -204,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp)
         started = time.perf_counter()
         root, _ = synthetic_root(home / "data", eval_user_s=setting["eval_user_s"], **DATASET)
+        from ego_cl.runners.resizing import build_cache
+
+        build_cache(root / "v1" / "clips", short_side=CACHE_SIDE)
         prep_s = time.perf_counter() - started
         for kind in args.kinds.split(","):
             checkpoint = random_checkpoint(root, home / f"{kind}.pt", kind)
@@ -214,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
             kind_repeats = repeats if args.quick or args.repeats else REPEATS_FULL.get(kind, repeats)
             for r in range(kind_repeats):  # interleaved, so load changes hit both sides alike
                 overrides = overrides_for(root, checkpoint, home / "runs", kind, n, args.threads)
-                overrides.append(f"run.experiment={kind}-{r}")
+                overrides += [
+                    f"run.experiment={kind}-{r}",
+                    "data.use_cache=true",
+                    f"data.cache_short_side={CACHE_SIDE}",
+                ]
                 cfg = load_config(StreamRunConfig, overrides=overrides)
                 threads = args.threads or slot_threads(cpu_count(), 1, cfg.stream.workers)
                 times, decoded = compute_bound(cfg, threads)
@@ -330,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": 4,
         "learner": "finetune",
         "dataset": {**DATASET, "eval_user_s": setting["eval_user_s"]},
+        "cache_short_side": CACHE_SIDE,
         "prep_s": prep_s,
     }
     write_result("end_to_end", params=params, results=results, summary=summary)
