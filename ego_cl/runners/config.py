@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 import cattrs
 import yaml
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.errors import AttributeValidationNote, ClassValidationError, ForbiddenExtraKeysError
 
 from ego_cl.data.config import DataConfig
 from ego_cl.learners.finetune import FinetuneConfig
@@ -33,7 +33,7 @@ from ego_cl.learners.networks.config import ModelConfig
 from ego_cl.learners.registry import LEARNER_CONFIGS, LearnerConfig
 from ego_cl.metrics.config import MetricsConfig
 from ego_cl.runners.config_text import MAX_CHARS, MAX_DEPTH, ConfigTextError, parse_toml, parse_yaml
-from ego_cl.runners.names import name_component
+from ego_cl.runners.run_config import PoolConfig, RunConfig, SlurmConfig, UserIds, structure_user_ids
 from ego_cl.streams.config import StreamConfig
 
 if sys.version_info >= (3, 11):
@@ -68,139 +68,6 @@ class ConfigError(ValueError):
     def lines(self) -> list[str]:
         """One ``config error: ...`` line per problem."""
         return [f"config error: {p}" for p in self.problems]
-
-
-@attrs.frozen(kw_only=True)
-class SlurmConfig:
-    """SLURM submission through submitit (``pool.backend=slurm``).
-
-    Attributes:
-        partition: SLURM partition.
-        time_min: Time limit per user job, minutes.
-        gpus_per_task: GPUs per user job.
-        cpus_per_task: CPUs per user job.
-        array_parallelism: At most this many user jobs run at once.
-        folder: submitit's log folder; ``None`` = ``<run dir>/slurm``.
-        local: Use submitit's local executor instead of SLURM (testing).
-    """
-
-    partition: str = ""
-    time_min: int = attrs.field(default=240, validator=attrs.validators.gt(0))
-    gpus_per_task: int = attrs.field(default=1, validator=attrs.validators.ge(0))
-    cpus_per_task: int = attrs.field(default=8, validator=attrs.validators.gt(0))
-    array_parallelism: int = attrs.field(default=16, validator=attrs.validators.gt(0))
-    folder: str | None = None
-    local: bool = False
-
-
-_DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?|mps")
-
-
-_optional_nonneg = attrs.validators.optional(attrs.validators.ge(0))
-
-
-def _check_devices(_: Any, __: Any, devices: tuple[str, ...]) -> None:
-    """Device names must parse (whether they exist is checked before a run, on its machine)."""
-    if not devices:
-        raise ValueError("'devices' must name at least one device, e.g. [cpu] or [cuda:0]")
-    bad = [d for d in devices if not _DEVICE.fullmatch(d)]
-    if bad:
-        raise ValueError(f"'devices' unknown device {bad[0]!r} (expected cpu, cuda, cuda:N or mps)")
-
-
-def _check_users(_: Any, __: Any, users: tuple[str, ...] | None) -> None:
-    if users is not None and not users:
-        raise ValueError("'users' must name at least one user (or be null: every user of the subset)")
-    if users is not None and len(set(users)) != len(users):
-        raise ValueError(f"'users' names a user twice: {sorted(u for u in set(users) if users.count(u) > 1)}")
-
-
-@attrs.frozen(kw_only=True)
-class PoolConfig:
-    """Where user streams run.
-
-    Attributes:
-        devices: Devices to spread users over, e.g. ``["cuda:0", "cuda:1"]`` or ``["cpu"]``.
-        users_per_device: Concurrent users per device; slots = devices x users_per_device.
-        processes: ``None`` = one worker process per slot; ``0`` = run in-process (debugging,
-            tests, API embedding).
-        recycle_after: Replace a worker process after this many users (bounds memory creep).
-        threads_per_slot: torch intra-op threads per worker; ``None`` = ``max(1, cores // slots
-            - stream.workers)``: each decode worker process runs 1 torch thread and 1 decoder
-            thread on a core of its own, so a slot's busy threads stay within its share of the
-            cores (no oversubscription). The SLURM backend uses ``slurm.cpus_per_task``.
-        backend: ``local`` (the process pool) or ``slurm`` (submitit job array).
-        slurm: SLURM settings for ``backend=slurm``.
-    """
-
-    devices: tuple[str, ...] = attrs.field(default=("cpu",), validator=_check_devices)
-    users_per_device: int = attrs.field(default=2, validator=attrs.validators.gt(0))
-    processes: int | None = attrs.field(default=None, validator=_optional_nonneg)
-    recycle_after: int = attrs.field(default=8, validator=attrs.validators.gt(0))
-    threads_per_slot: int | None = None
-    backend: Literal["local", "slurm"] = "local"
-    slurm: SlurmConfig = SlurmConfig()
-
-
-UserIds = typing.NewType("UserIds", tuple)
-"""A list of participant ids. Ids are strings, but ``run.users=[68, 265]`` is what people type,
-so integers are accepted here (and only here) and turned into strings."""
-
-
-def _structure_user_ids(value: Any, _: type) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise TypeError(f"expected a list of user ids, got {value!r}")
-    bad = [v for v in value if isinstance(v, bool) or not isinstance(v, int | str)]
-    if bad:
-        raise TypeError(f"expected user ids (strings or integers), got {bad[0]!r}")
-    return tuple(str(v) for v in value)
-
-
-@attrs.frozen(kw_only=True)
-class RunConfig:
-    """Where results go and how the run is driven.
-
-    Attributes:
-        out_dir: Parent of experiment directories.
-        experiment: Experiment name (first directory level under ``out_dir``).
-        seed: Seed of every random choice in the run.
-        users: Only these user ids (``None`` = all users of the subset).
-        checkpoint_every: Save resumable state every N batches.
-        baseline: Also run (or reuse from cache) the frozen pretrained model on every stream.
-        timestamp: Launch time for the run directory name (``None`` = now).
-        copy_final_to: Also copy the final summary files to this directory.
-        learn_every: Learn only on every n-th batch (fixed compute budget); the other batches
-            are predicted by the stale model.
-        time_budget_s: Per-batch learning-time budget in seconds (RealtimeOCL-style: learning
-            beyond it skips later updates); ``None`` = off. Not bit-reproducible.
-        paranoid: Also check every step that predict changes no learner state and that learn
-            does not rewrite returned predictions (slow; debugging).
-        tensorboard: Write TensorBoard scalars under ``tb/<user_id>/`` (the frozen baseline's
-            under ``tb/<user_id>/baseline``, so the curves overlay).
-        tb_every: Write the online metrics to TensorBoard every n-th batch (and after the last).
-        baseline_cache: Directory of cached frozen-baseline results; ``None`` =
-            ``<out_dir>/baseline-cache``.
-        log_format: Console log lines: ``auto`` (pretty on a TTY, JSON otherwise), ``console``
-            or ``json`` (``--log-format`` wins).
-        log_level: Lowest console level (``--log-level`` wins); ``log.jsonl`` keeps debug too.
-    """
-
-    out_dir: str = "runs"
-    experiment: str = attrs.field(default="default", validator=name_component)
-    seed: int = 0
-    users: UserIds | None = attrs.field(default=None, validator=_check_users)
-    checkpoint_every: int = attrs.field(default=50, validator=attrs.validators.gt(0))
-    baseline: bool = True
-    timestamp: str | None = None
-    copy_final_to: str | None = None
-    learn_every: int = attrs.field(default=1, validator=attrs.validators.gt(0))
-    time_budget_s: float | None = None
-    paranoid: bool = False
-    tensorboard: bool = True
-    tb_every: int = attrs.field(default=1, validator=attrs.validators.gt(0))
-    baseline_cache: str | None = None
-    log_format: Literal["auto", "console", "json"] = "auto"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 @attrs.frozen(kw_only=True)
@@ -279,17 +146,22 @@ def _structure_learner(value: Any, _: type) -> Any:
 
 def _check_foreign_learner_keys(value: Mapping[str, Any], kind: str) -> None:
     """Keys of other learners (left by a config file written for another ``learner.kind``) are
-    named with their owners; keys no learner has stay ``unknown key`` errors."""
+    ``unknown key`` errors that name the learners they belong to (with any other unknown keys)."""
     fields = {name: {f.name for f in attrs.fields(cls)} for name, cls in LEARNER_CONFIGS.items()}
-    foreign = {
+    unknown = {
         key: sorted(n for n, names in fields.items() if key in names)
         for key in value
         if key != "kind" and key not in fields[kind]
     }
-    foreign = {key: owners for key, owners in foreign.items() if owners}
-    if foreign:
-        keys = ", ".join(f"{key} (a key of {'/'.join(owners)})" for key, owners in sorted(foreign.items()))
-        raise ValueError(f"kind={kind} does not take {keys}; drop them, or choose one of those kinds")
+    if not any(unknown.values()):
+        return  # plain unknown keys: the converter's own error
+    problems = []
+    for key, owners in sorted(unknown.items()):
+        why = f" for kind={kind} (a key of {'/'.join(owners)}; drop it, or choose one of those kinds)"
+        problem = ValueError("unknown key" + (why if owners else ""))
+        problem.__notes__ = [AttributeValidationNote(f"Structuring key {key}", key, None)]
+        problems.append(problem)
+    raise ClassValidationError(f"keys of other learners for kind={kind}", problems, LEARNER_CONFIGS[kind])
 
 
 def _make_converter() -> cattrs.Converter:
@@ -304,7 +176,7 @@ def _make_converter() -> cattrs.Converter:
     for learner_config in LEARNER_CONFIGS.values():  # ``kind`` first (shared options are inherited)
         fields = conv.gen_unstructure_attrs_fromdict(learner_config)
         conv.register_unstructure_hook(learner_config, lambda c, f=fields: {"kind": c.kind, **f(c)})
-    conv.register_structure_hook(UserIds, _structure_user_ids)
+    conv.register_structure_hook(UserIds, structure_user_ids)
     return conv
 
 
