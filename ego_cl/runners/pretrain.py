@@ -18,9 +18,10 @@ import sys
 from collections.abc import Sequence
 
 from ego_cl.runners.cli import add_config_arguments, config_from_args, guarded_main, setup_logging
+from ego_cl.runners.engine.preflight import check_pretrain_dir
 from ego_cl.runners.pretraining.cache import decode_side
 from ego_cl.runners.pretraining.config import PretrainConfig
-from ego_cl.runners.pretraining.run import pretrain, print_summary
+from ego_cl.runners.pretraining.run import pretrain, print_summary, run_dir_of
 from ego_cl.runners.pretraining.splits import resolve_data
 
 
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cfg = config_from_args(PretrainConfig, args)
     setup_logging(args)
+    check_pretrain_dir(run_dir_of(cfg))  # before the data is resolved (maybe generated)
     summary = pretrain(cfg, resolve_data(cfg.data, home=args.home, short_side=decode_side(cfg)))
     print_summary(summary)
     return 0

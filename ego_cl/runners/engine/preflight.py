@@ -11,7 +11,9 @@ starts:
   ego_cl output directory (:func:`is_out_dir`); an ``<out_dir>/<experiment>`` that is a file;
   a ``run.out_dir`` that cannot be created or written;
 - a ``run.copy_final_to`` (or its ``<experiment>`` folder) that is a regular file, or that cannot be
-  created or written (today's alternative: a traceback after the whole run).
+  created or written (today's alternative: a traceback after the whole run);
+- for pretraining (:func:`check_pretrain_dir`): an ``out_dir`` that is a file, a run directory
+  that is a file or a non-empty directory without a pretraining run's ``config.yaml``.
 
 An accepted ``run.out_dir`` is claimed with a :data:`OUT_DIR_MARKER` file, so later runs know it
 as ego_cl's. Other values that cannot work (``stream.crop_px > stream.side_px``, negative
@@ -32,6 +34,7 @@ from ego_cl.runners.files import atomic_write_text
 from ego_cl.types import InputError
 
 __all__ = [
+    "check_pretrain_dir",
     "OUT_DIR_MARKER",
     "check_before_run",
     "check_devices",
@@ -142,6 +145,23 @@ def _check_copy_final_to(copy_to: str | Path, experiment: str) -> None:
     if target.exists() and not target.is_dir():
         raise InputError(f"run.copy_final_to: {target} is a file, not a directory")
     _writable(target, "run.copy_final_to")
+
+
+def check_pretrain_dir(run_dir: str | Path) -> None:
+    """A pretraining run directory is new, empty, or a pretraining run (``config.yaml``); its
+    parent ``run.out_dir`` is not a file.
+
+    Raises:
+        InputError: One line naming the path.
+    """
+    path = Path(run_dir)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"run.name: {path} is a file, not a directory")
+    _writable(path, "run.out_dir")
+    if _first(path) and not (path / "config.yaml").is_file():
+        raise InputError(
+            f"run.name: {path} is a non-empty directory that is not a pretraining run (no config.yaml)"
+        )
 
 
 def check_before_run(cfg: StreamRunConfig) -> None:

@@ -19,6 +19,7 @@ from ego_cl.runners.engine.preflight import (
     check_before_run,
     check_devices,
     check_out_dir,
+    check_pretrain_dir,
     is_out_dir,
 )
 from ego_cl.runners.stream import main
@@ -201,3 +202,38 @@ def test_cli_bad_annotation_values_exit_2_quickly_without_traceback(tiny, tmp_pa
     assert err[0].endswith("1 problem(s)")  # the file, then its one problem naming record and field
     assert len(err) == 2
     assert needle in err[1]
+
+
+def test_pretrain_dir_rules(tmp_path):
+    check_pretrain_dir(tmp_path / "new" / "tiny3d")
+    run = tmp_path / "runs" / "tiny3d"
+    run.mkdir(parents=True)
+    check_pretrain_dir(run)  # empty
+    (run / "config.yaml").write_text("{}")
+    (run / "last.pt").write_bytes(b"")
+    check_pretrain_dir(run)  # an earlier pretraining run: resumed or refused by the trainer
+    foreign = tmp_path / "runs" / "mine"
+    foreign.mkdir()
+    (foreign / "data.csv").write_text("precious")
+    with pytest.raises(InputError, match="not a pretraining run"):
+        check_pretrain_dir(foreign)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(InputError, match=r"run.out_dir: .*file is a file"):
+        check_pretrain_dir(a_file / "tiny3d")
+    with pytest.raises(InputError, match=r"run.name: .*file is a file"):
+        check_pretrain_dir(a_file)
+
+
+def test_pretrain_cli_refuses_a_foreign_run_dir_before_any_work(tmp_path, capsys):
+    from ego_cl.runners.pretrain import main as pretrain_main
+
+    out = tmp_path / "runs"
+    (out / "tiny3d").mkdir(parents=True)
+    (out / "tiny3d" / "thesis.tex").write_text("precious")
+    code = guarded_main(pretrain_main, [f"run.out_dir={out}", "--home", str(tmp_path / "home")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "not a pretraining run" in err[0]
+    assert not (tmp_path / "home").exists()  # no dataset generated
