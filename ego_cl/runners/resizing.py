@@ -118,7 +118,11 @@ def build_cache(
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(resize_one, *a): Path(a[0]).name for a in args}
             for future in as_completed(futures):
-                finish(futures[future], future.result())
+                try:
+                    error = future.result()
+                except Exception as exc:
+                    error = f"worker failed ({type(exc).__name__}: {exc})"
+                finish(futures[future], error)
     summary = ResizeSummary(
         out_dir=str(out), done=tuple(sorted(done)), skipped=tuple(p.name for p in skipped), failed=failed
     )
