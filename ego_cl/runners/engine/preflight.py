@@ -76,7 +76,7 @@ def check_devices(pool: PoolConfig) -> None:
 def is_out_dir(path: Path) -> bool:
     """Whether ``path`` is (or may become) an ego_cl output directory: missing, empty, marked
     with :data:`OUT_DIR_MARKER`, or holding ego_cl's layout from before the marker existed
-    (``baseline-cache/`` or ``<experiment>/<run>/config.yaml``)."""
+    (``baseline-cache/``, ``<experiment>/<run>/config.yaml`` or ``<experiment>/<grid>/grid.txt``)."""
     if not path.exists():
         return True
     if not path.is_dir():
@@ -86,9 +86,11 @@ def is_out_dir(path: Path) -> bool:
     entries = _first(path)
     if not entries:
         return True
-    return any(
-        entry.is_dir() and any((run / "config.yaml").is_file() for run in _first(entry)) for entry in entries
-    )
+    return any(entry.is_dir() and any(_is_run_or_grid(run) for run in _first(entry)) for entry in entries)
+
+
+def _is_run_or_grid(path: Path) -> bool:
+    return (path / "config.yaml").is_file() or (path / "grid.txt").is_file()
 
 
 def _first(directory: Path) -> list[Path]:

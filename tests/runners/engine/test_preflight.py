@@ -88,6 +88,12 @@ def test_out_dir_rules(tmp_path):
     (legacy / "exp" / "2025-01-01_00-00-00_defaults" / "config.yaml").write_text("{}")
     (legacy / "README").write_text("x")
     assert is_out_dir(legacy)  # written by ego_cl before the marker existed
+    grids = tmp_path / "grids"
+    (grids / "exp" / "2025-01-01_00-00-00_grid").mkdir(parents=True)
+    (grids / "exp" / "2025-01-01_00-00-00_grid" / "grid.txt").write_text("--grid learner.lr=0.1\n")
+    assert is_out_dir(grids)
+    (grids / "exp" / "2025-01-01_00-00-00_grid" / "grid.txt").unlink()
+    assert not is_out_dir(grids)  # an empty experiment folder alone is not ego_cl's
     a_file = tmp_path / "file"
     a_file.write_text("x")
     with pytest.raises(InputError, match="is a file, not a directory"):
