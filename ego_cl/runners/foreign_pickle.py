@@ -75,27 +75,28 @@ def _allowed_globals() -> dict[str, Any]:
     from torch import _weights_only_unpickler as wo  # private: the one definition of the allow-list
 
     allowed = dict(wo._get_allowed_globals())
-    for entry in torch.serialization.get_safe_globals():
-        obj = entry[0] if isinstance(entry, tuple) else entry
-        allowed[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    for entry in torch.serialization.get_safe_globals():  # obj, or (obj, "module.name")
+        obj, name = entry if isinstance(entry, tuple) else (entry, f"{entry.__module__}.{entry.__qualname__}")
+        allowed[name] = obj
     return allowed
 
 
 class _StandInUnpickler(pickle.Unpickler):
     """``find_class`` that never imports: allowed globals, or a stand-in class."""
 
-    allowed: ClassVar[dict[str, Any] | None] = None
-    made: ClassVar[dict[str, type[StandIn]]] = {}
+    made: ClassVar[dict[str, type[StandIn]]] = {}  # inert classes, shared by every load
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = _allowed_globals()  # per load: safe globals registered since are honoured
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names of protocols 0-2
             module, name = _compat_pickle.NAME_MAPPING[(module, name)]
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        if _StandInUnpickler.allowed is None:
-            _StandInUnpickler.allowed = _allowed_globals()
         key = f"{module}.{name}"
-        if key in _StandInUnpickler.allowed:
-            return _StandInUnpickler.allowed[key]
+        if key in self.allowed:
+            return self.allowed[key]
         if key not in _StandInUnpickler.made:
             _StandInUnpickler.made[key] = type(
                 f"StandIn_{name.replace('.', '_')}", (StandIn,), {"module": module, "qualname": name}
