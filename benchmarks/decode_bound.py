@@ -23,7 +23,7 @@ sources: ``long`` GOP (a keyframe every 5 s, scene cuts off: like camera files) 
   ``min(compute-only, loader alone)`` of the same stream, whole and steady state), not on this
   720p source: the runner reads the cache, and a model on 720p frames measures nothing new.
 
-    python -m benchmarks.decode_bound [--quick] [--workers 2]
+    python -m benchmarks.decode_bound [--quick] [--workers 2] [--video-s S --copies N]
 
 Prints a table and writes ``benchmarks/results/decode_bound.json``. Target: loader ÷ bound ≥ 0.8
 on the long-GOP source.
@@ -353,8 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=160)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--run-batches", type=int, default=4, help="StreamLoader.run_batches")
+    parser.add_argument("--video-s", type=int, default=None, help="seconds per video (default: the mode's)")
+    parser.add_argument("--copies", type=int, default=None, help="videos in the stream (default: the mode's)")
     args = parser.parse_args(argv)
-    setting = QUICK if args.quick else FULL
+    setting = dict(QUICK if args.quick else FULL)
+    setting.update({k: v for k, v in (("video_s", args.video_s), ("copies", args.copies)) if v is not None})
     torch.set_num_threads(1)
     transform = EvalTransform(n_frames=args.frames, side_px=args.side, crop_px=args.crop)
     samples = user_stream(setting["video_s"], setting["copies"])

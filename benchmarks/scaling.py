@@ -11,7 +11,7 @@ worker start: a smoke test only.
 
     python -m benchmarks.scaling [--quick]
 
-Target: 1 slot / 2 slots wall time >= 1.7 on 2 cores. Writes ``benchmarks/results/scaling.json``.
+Target: 1 slot / 2 slots wall time >= 1.8 on 2 cores (issue 17). Writes ``benchmarks/results/scaling.json``.
 """
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             headline(
                 "scaling: 4 users, wall(1 slot) / wall(2 slots)",
                 speedup,
-                ">= 1.7",
-                speedup >= 1.7,
+                ">= 1.8",
+                speedup >= 1.8,
                 f"{one:.1f} s vs {two:.1f} s; decode-heavy ({width}x{height} GOP {GOP}, in-slot decode)",
             )
         ]
