@@ -57,6 +57,18 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
+    # the scanner's work per token grows with the flow depth (quadratic in all), so the depth
+    # bound is enforced while scanning, before any deep structure is tokenised
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise ConfigTextError(f"nested deeper than {MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(token_class)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise ConfigTextError(f"nested deeper than {MAX_DEPTH} levels")
+        return super().add_indent(column)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
         try:

@@ -141,3 +141,14 @@ def test_cli_billion_laughs_and_deep_toml_exit_2_with_one_line(tmp_path):
         assert out.returncode == 2, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("opener", ["[", "{", "- "])
+def test_a_megabyte_of_nesting_is_refused_in_linear_time(opener):
+    # PyYAML's scanner does work per token that grows with the flow depth: the bound must hold
+    # while scanning, not after (a million brackets would otherwise take hours)
+    text = "a: " + opener * (1_000_000 // len(opener)) if opener != "- " else "- " * 500_000 + "x"
+    started = time.perf_counter()
+    with pytest.raises(ConfigTextError, match="nested deeper than"):
+        parse_yaml(text)
+    assert time.perf_counter() - started < 5
