@@ -74,7 +74,12 @@ def test_clip_uid_escaping_the_root_is_refused(tmp_path, synthetic_root, test_sp
         source_for(synthetic_root, _split_with_clip_uids(tmp_path, test_split, [uid]))
 
 
-@pytest.mark.parametrize("uid", ["../x", "/abs/clip", "x" * 300])
+def test_over_long_uid_refused_by_the_path_check_too(tmp_path):
+    with pytest.raises(UnsafeClipPathError, match="longer than a file name"):
+        clip_path(tmp_path, "x" * 300)  # the split loader refuses it first; this guards other callers
+
+
+@pytest.mark.parametrize("uid", ["../x", "/abs/clip"])
 def test_refusal_is_one_line_naming_file_record_and_field(tmp_path, synthetic_root, test_split, uid):
     split = _split_with_clip_uids(tmp_path, test_split, ["ok-first", uid])
     with pytest.raises(UnsafeClipPathError) as info:
