@@ -31,6 +31,7 @@ from ego_cl.runners.engine.build import baseline_learner, build_user_parts
 from ego_cl.runners.engine.dispatch import run_on_backend
 from ego_cl.runners.engine.plan import baseline_key
 from ego_cl.runners.engine.pool import Job, Outcome
+from ego_cl.runners.engine.preflight import check_devices
 from ego_cl.runners.engine.user import seed_everything
 from ego_cl.runners.inputs import DefaultCheckpoint, Inputs, load_inputs, resolve_inputs
 from ego_cl.runners.results import PRETRAINED, RunDir, UserDir
@@ -170,12 +171,13 @@ def run_hindsight(
         default_checkpoint: The checkpoint of a run whose ``config.yaml`` names none.
 
     Raises:
-        InputError: Not a run directory, or no user finished.
+        InputError: Not a run directory, a device of the run missing here, or no user finished.
     """
     run = RunDir(run_dir)
     if not run.config.is_file():
         raise InputError(f"{run.path}: not a run directory (no config.yaml)")
     cfg = load_config(StreamRunConfig, run.config)
+    check_devices(cfg.pool)  # the run's devices may not exist on this machine
     inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
     check_same_inputs(run.path, cfg, inputs)
     users = [u for u in load_inputs(cfg, inputs).users if run.user(u).is_done]

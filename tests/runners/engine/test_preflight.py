@@ -243,3 +243,19 @@ def test_pretrain_cli_refuses_a_foreign_run_dir_before_any_work(tmp_path, capsys
     assert len(err) == 1
     assert "not a pretraining run" in err[0]
     assert not (tmp_path / "home").exists()  # no dataset generated
+
+
+def test_hindsight_refuses_a_run_whose_devices_this_machine_lacks(tmp_path, monkeypatch):
+    from ego_cl.runners.config import dump_yaml
+    from ego_cl.runners.engine.hindsight import run_hindsight
+
+    _cuda(monkeypatch, 0)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(
+        dump_yaml(load_config(StreamRunConfig, overrides=["pool.devices=[cuda:1]"]))
+    )
+    with pytest.raises(
+        InputError, match=r"pool\.devices: cuda:1 requested, but this machine has no CUDA device"
+    ):
+        run_hindsight(run)
