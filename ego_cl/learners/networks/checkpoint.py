@@ -222,7 +222,10 @@ def to_network_state(checkpoint: Mapping[str, Any], *, include_head: bool = True
     """
     fmt = checkpoint_format(checkpoint)
     if fmt == "ego_cl":
-        state = dict(checkpoint["network"])
+        network = checkpoint.get("network")
+        if not isinstance(network, Mapping):
+            raise CheckpointFormatError("ego_cl checkpoint without a 'network' state dict")
+        state = dict(network)
     elif fmt == "lightning":
         state = _rename_all(_strip_prefix(checkpoint["state_dict"]))
     elif fmt == "slowfast":
@@ -274,14 +277,19 @@ def fusion_kernel_for(
     return wanted if found is None else found
 
 
+def _shape(value: Any) -> tuple:
+    """A tensor's shape; a value that is no tensor never matches (``("not a tensor",)``)."""
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else ("not a tensor",)
+
+
 def _check(network: VideoNetwork, state: Mapping[str, torch.Tensor], include_head: bool, source: str) -> None:
     expected = {k: v for k, v in network.state_dict().items() if include_head or not k.startswith("head.")}
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     mismatched = [
-        (k, tuple(state[k].shape), tuple(v.shape))
+        (k, _shape(state[k]), tuple(v.shape))
         for k, v in expected.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
+        if k in state and _shape(state[k]) != tuple(v.shape)
     ]
     if missing or unexpected or mismatched:
         raise CheckpointMismatchError(source, missing, unexpected, mismatched)

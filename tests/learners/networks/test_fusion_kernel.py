@@ -75,3 +75,13 @@ def test_the_config_option_is_checked():
         ModelConfig(kind="slowfast_r50", fusion_kernel=4)
     with pytest.raises(ValueError, match="SlowFast networks only"):
         build_network("tiny3d", n_verbs=2, n_nouns=2, fusion_kernel=5)
+
+
+def test_malformed_checkpoints_are_clear_errors_not_crashes():
+    net = build_network("tiny3d", n_verbs=2, n_nouns=2)
+    state = {k: v for k, v in net.state_dict().items()}
+    state["head.verb.weight"] = 1.0  # a number where a tensor belongs
+    with pytest.raises(CheckpointMismatchError, match=r"head\.verb\.weight \('not a tensor',\)"):
+        load_network_state(net, {"state_dict": state})
+    with pytest.raises(CheckpointFormatError, match="without a 'network' state dict"):
+        to_network_state({"format": "ego_cl.network", "kind": "tiny3d"})
