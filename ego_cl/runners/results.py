@@ -228,7 +228,8 @@ class UserDir:
     def read_log(self, prefix: str = "predictions") -> pa.Table | None:
         """All parts of ``prefix`` concatenated in step order (``None`` if there are none)."""
         tables = [pq.read_table(p) for p in self.parts(prefix)]
-        return pa.concat_tables(tables) if tables else None
+        # parts written before a column was added (a run resumed across versions) get nulls there
+        return pa.concat_tables(tables, promote_options="default") if tables else None
 
     def drop_parts_from(self, step: int) -> None:
         """Delete parts that start at or after ``step`` (written after the last checkpoint)."""

@@ -96,3 +96,19 @@ def test_online_past_future_baseline_and_hindsight_logs_name_their_clips(tiny, t
         assert hindsight_metrics(table)  # the after-the-fact metrics read the wider table
     shuffled_positions = sorted(r["recorded_index"] for r in user.read_log().to_pylist())
     assert shuffled_positions == list(range(len(stream.samples)))  # a permutation of the stream
+
+
+def test_a_run_resumed_across_the_schema_change_still_reads_its_log(tmp_path):
+    from ego_cl.metrics.prediction_log import prediction_log_table
+    from ego_cl.runners.results import UserDir
+
+    old = {"step": [0], "index": [0], "verb_labels": [[1]], "noun_labels": [[2]], "verb_topk": [[1]]}
+    old |= {"noun_topk": [[2]], "action_topk_verb": [[1]], "action_topk_noun": [[2]]}
+    old |= {"verb_loss": [0.1], "noun_loss": [0.2], "action_loss": [0.3]}
+    new = dict(old) | {"step": [1], "index": [1], "clip_uid": ["c"], "start_s": [0.5]}
+    udir = UserDir(tmp_path)
+    udir.write_part(old, 0, 1)
+    udir.write_part(new, 1, 2)
+    table = udir.read_log()
+    assert table.column("clip_uid").to_pylist() == [None, "c"]
+    assert prediction_log_table(table).num_rows == 2
