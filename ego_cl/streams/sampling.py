@@ -113,10 +113,10 @@ class UniformClipSampler:
             elif self.short_window == "pad":
                 yield window
             return
-        n = uniform_clip_count(length, self.clip_s, self.step_s)
-        for k in range(n):
-            offset = k * self.step_s
-            yield Span(start + offset, start + offset + self.clip_s)
+        clip_s, step_s = self.clip_s, self.step_s
+        for _ in range(uniform_clip_count(length, clip_s, step_s)):  # exact sums: start + k * step
+            yield Span(start, start + clip_s)
+            start += step_s
 
 
 @attrs.frozen(kw_only=True)
