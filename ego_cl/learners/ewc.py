@@ -16,9 +16,12 @@ released code, where λ = 10 is tuned for it)::
 i.e. the Fisher rescaled to [0, 1] and no ½. ``penalty="raw_half"`` is Kirkpatrick et al.'s
 ``λ/2 · Σ F_i (θ_i − θ*_i)²`` on the raw Fisher: with cross-entropy gradients of a pretrained
 video model the raw Fisher is tiny, so at λ = 10 that penalty is ~1e-4 of the loss and EWC is
-indistinguishable from fine-tuning. (With one-batch tasks and one update per batch the penalty
-would vanish at every update: each update starts at its anchor.) The penalty gradient is added
-analytically, so each update needs one backward pass.
+indistinguishable from fine-tuning. Measured on the demo (5 synthetic users, tiny3d, lr 0.02,
+λ = 10, 16-batch tasks): the penalty is 0.46 % of the loss on average (up to 1.8 %) with
+``normalized`` against 0.07 % with ``raw_half``; action OAG +15.30 ± 2.62 against +15.11 ± 2.59
+for both ``raw_half`` and plain fine-tuning (identical to two decimals). With one-batch tasks
+and one update per batch the penalty would vanish at every update (each update starts at its
+anchor). The penalty gradient is added analytically, so each update needs one backward pass.
 """
 
 from __future__ import annotations

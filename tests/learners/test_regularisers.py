@@ -147,3 +147,19 @@ def test_lwf_stays_closer_to_the_pretrained_outputs(stream):
     assert _distance_to_teacher(lwf, stream) < _distance_to_teacher(plain, stream)
     teacher = lwf.state_dict()["teacher"]
     assert all(torch.equal(v, _calibrated_network().state_dict()[k]) for k, v in teacher.items())
+
+
+def test_normalized_penalty_is_a_real_share_of_the_loss_and_changes_the_result(stream):
+    """Default EWC (normalised Fisher, λ = 10) on the tiny stream: the penalty is > 1 % of the
+    loss once the first task is consolidated, and the weights end elsewhere than fine-tuning's."""
+    ewc = EWCLearner(tiny_network(), EwcConfig(lr=0.05, task_batches=2), context=AdaptContext(seed=2))
+    plain = FinetuneLearner(tiny_network(), FinetuneConfig(lr=0.05), context=AdaptContext(seed=2))
+    shares = []
+    for _ in range(3):
+        for batch in stream.batches(6):
+            stats = ewc.learn(batch)
+            plain.learn(batch)
+            shares.append(stats["ewc_penalty"] / (stats["loss"] + stats["ewc_penalty"]))
+    assert sum(shares[2:]) / len(shares[2:]) > 0.01
+    a, b = ewc.state_dict()["network"], plain.state_dict()["network"]
+    assert max(float((a[k].float() - b[k].float()).abs().max()) for k in a) > 1e-3
