@@ -43,6 +43,8 @@ class DataConfig:
         use_cache: Read a clip from the resized-clip cache when an up-to-date copy is there.
         cache_short_side: Short side in pixels of the resized-clip cache (selects
             ``<video_dir>_resized_<side>``, or ``<video_dir>_resized`` when its videos have that side).
+        cache_dir: The resized-clip cache folder; ``None`` = found next to ``video_dir`` (a run
+            writes the one it found into its ``config.yaml``).
         skip_missing_videos: Drop annotations whose video is missing (reported per user) instead
             of failing up front.
         allow_outside_symlinks: Read ``<clip_uid>.mp4`` symlinks that lead outside the video
@@ -57,6 +59,7 @@ class DataConfig:
     annotations_dir: str | None = None
     use_cache: bool = True
     cache_short_side: int = attrs.field(default=320, validator=attrs.validators.ge(16))
+    cache_dir: str | None = None
     skip_missing_videos: bool = False
     allow_outside_symlinks: bool = False
     split: SplitConfig = SplitConfig()

@@ -153,15 +153,17 @@ def find_cache_dir(video_dir: str | Path, short_side: int, probe=None) -> Path |
     """The resized copy of ``video_dir`` at ``short_side``, or ``None``.
 
     ``<video_dir>_resized_<short_side>`` when present; else ``<video_dir>_resized`` when its first
-    video's short side (read by ``probe(path) -> short side``) is ``short_side``.
+    video's short side (read by ``probe(path) -> short side``) is ``short_side``. Both are looked
+    for next to ``video_dir`` as given and, when it is a symlink, next to the folder it points to.
     """
-    video_dir = Path(video_dir)
-    named = video_dir.with_name(f"{video_dir.name}_resized_{short_side}")
-    if named.is_dir():
-        return named
-    plain = video_dir.with_name(f"{video_dir.name}_resized")
-    if plain.is_dir() and probe is not None:
-        first = next(iter(sorted(plain.glob("*.mp4"))), None)
-        if first is not None and probe(first) == short_side:
-            return plain
+    given = Path(video_dir)
+    for base in dict.fromkeys((given, given.resolve())):
+        named = base.with_name(f"{base.name}_resized_{short_side}")
+        if named.is_dir():
+            return named
+        plain = base.with_name(f"{base.name}_resized")
+        if plain.is_dir() and probe is not None:
+            first = next(iter(sorted(plain.glob("*.mp4"))), None)
+            if first is not None and probe(first) == short_side:
+                return plain
     return None

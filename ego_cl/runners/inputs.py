@@ -141,9 +141,7 @@ def find_data(data: DataConfig, *, home: str | Path | None = None) -> DataPaths:
             seed=s.seed,
             annotations_dir=layout.annotations_dir,
         )
-    cache = (
-        find_cache_dir(layout.video_dir, data.cache_short_side, stored_short_side) if data.use_cache else None
-    )
+    cache = _cache_dir(data, layout.video_dir)
     return DataPaths(
         root=root,
         split_dir=split_dir,
@@ -151,6 +149,18 @@ def find_data(data: DataConfig, *, home: str | Path | None = None) -> DataPaths:
         annotations_dir=layout.annotations_dir,
         cache_dir=cache,
     )
+
+
+def _cache_dir(data: DataConfig, video_dir: Path) -> Path | None:
+    if not data.use_cache:
+        return None
+    if data.cache_dir is not None:
+        if not Path(data.cache_dir).is_dir():
+            raise InputError(
+                f"data.cache_dir: {data.cache_dir} is not a directory (or set data.use_cache=false)"
+            )
+        return Path(data.cache_dir)
+    return find_cache_dir(video_dir, data.cache_short_side, stored_short_side)
 
 
 def data_paths(data: DataConfig, *, home: str | Path | None = None) -> tuple[Path, Path, Path]:
@@ -196,6 +206,7 @@ def pin_inputs(cfg: StreamRunConfig, inputs: Inputs) -> StreamRunConfig:
         split_dir=str(Path(inputs.split_dir).resolve()),
         video_dir=str(Path(inputs.video_dir).resolve()),
         annotations_dir=str(Path(inputs.annotations_dir).resolve()) if inputs.annotations_dir else None,
+        cache_dir=str(Path(inputs.cache_dir).resolve()) if inputs.cache_dir else None,
     )
     model = attrs.evolve(cfg.model, checkpoint=str(Path(inputs.checkpoint).resolve()))
     return attrs.evolve(cfg, data=data, model=model)

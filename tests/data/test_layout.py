@@ -96,3 +96,15 @@ def test_cache_dir_by_name_or_by_probed_side(tmp_path):
     named.mkdir()
     assert find_cache_dir(clips, 256, probe=lambda p: 320) == named
     assert resized_dirs(clips) == [plain, named]
+
+
+def test_cache_next_to_a_symlinked_clip_folder_or_its_target(tmp_path):
+    real = tmp_path / "disk2/clips"
+    real.mkdir(parents=True)
+    (tmp_path / "disk2/clips_resized_320").mkdir()
+    link = tmp_path / "ego4d/v1/clips"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(real, target_is_directory=True)
+    assert find_cache_dir(link, 320) == tmp_path / "disk2/clips_resized_320"
+    (tmp_path / "ego4d/v1/clips_resized_320").mkdir()
+    assert find_cache_dir(link, 320) == tmp_path / "ego4d/v1/clips_resized_320"  # next to the link first

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import attrs
 import pytest
 import structlog
 from structlog.testing import capture_logs
@@ -14,9 +15,10 @@ from structlog.testing import capture_logs
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.config import StreamRunConfig, load_config
 from ego_cl.runners.engine.dryrun import dry_run, format_report
-from ego_cl.runners.inputs import load_inputs, resolve_inputs
+from ego_cl.runners.inputs import load_inputs, pin_inputs, resolve_inputs
 from ego_cl.runners.resizing import build_cache
 from ego_cl.runners.stream import main, run_stream
+from ego_cl.types import InputError
 from tests.runners.tiny_run import make_tiny, tiny_overrides
 
 pytestmark = pytest.mark.integration
@@ -167,3 +169,21 @@ def test_unsafe_clip_uid_in_a_split_is_one_line_exit_2(data, tmp_path, capsys, u
     err = capsys.readouterr().err.strip()
     assert "\n" not in err
     assert f"{split}: users[{first}][1] clip_uid {uid!r}: not a plain file name (refused)" in err
+
+
+def test_a_run_pins_the_cache_it_found_next_to_a_symlinked_clip_folder(data, tmp_path):
+    root, _ = data
+    real = tmp_path / "disk2" / "clips"
+    real.parent.mkdir()
+    (root / "v1/clips").rename(real)
+    (root / "v1/clips").symlink_to(real, target_is_directory=True)
+    build_cache(root / "v1/clips", short_side=32, workers=1)  # next to the link
+    cfg, _ = _cfg(data, tmp_path)
+    pinned = pin_inputs(cfg, resolve_inputs(cfg))
+    assert pinned.data.video_dir == str(real.resolve())
+    assert pinned.data.cache_dir == str((root / "v1/clips_resized_32").resolve())
+    frames = load_inputs(pinned, resolve_inputs(pinned)).frames  # what the run (and a resume) reads
+    assert frames.n_cache == frames.n_clips > 0
+    off = attrs.evolve(pinned, data=attrs.evolve(pinned.data, cache_dir=str(tmp_path / "gone")))
+    with pytest.raises(InputError, match=r"data\.cache_dir"):
+        resolve_inputs(off)
