@@ -8,7 +8,7 @@
   :func:`interrupts_blocked` blocks ``SIGINT`` in the parent while a worker is started, so the
   child begins with it blocked (the mask survives fork and exec), turns it to ``SIG_IGN`` in
   :func:`ignore_interrupts` and only then unblocks it: an interrupt during worker start-up prints
-  no traceback, and the parent still receives it once the start returns.
+  no traceback from the worker (the parent handles it as usual).
 * :func:`native_stderr_to`: a worker's file descriptor 2 (C/C++ messages, CUDA errors, the
   ``faulthandler`` dump of a crash) goes to a file in the user directory while it runs that
   user; :func:`stderr_tail` reads the end of it for ``FAILED.json`` when the worker died hard.
@@ -65,7 +65,8 @@ def ignore_interrupts() -> None:
 
 @contextlib.contextmanager
 def interrupts_blocked() -> Iterator[None]:
-    """Block ``SIGINT`` in this thread while starting a worker; a Ctrl-C arrives afterwards."""
+    """Block ``SIGINT`` in this thread while starting a worker, so the worker starts with it
+    blocked (a Ctrl-C to this process is still handled here, by this or another thread)."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -92,15 +93,20 @@ def keep_console_stderr() -> None:
 def native_stderr_to(path: str | Path | None) -> Iterator[None]:
     """Send descriptor 2 and crash dumps (``faulthandler``) to ``path`` (appended) meanwhile.
 
-    The file is removed afterwards when it stayed empty. ``None``: no redirection.
+    The file is removed afterwards when it stayed empty. ``None``, or a file that cannot be
+    created: no redirection.
     """
-    if path is None:
+    fh = None
+    if path is not None:
+        path = Path(path)
+        with contextlib.suppress(OSError):  # no file (a full disk): stderr stays, the job still runs
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = path.open("ab")
+    if fh is None:
         yield
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     saved = os.dup(2)
-    with path.open("ab") as fh:
+    with fh:
         os.dup2(fh.fileno(), 2)
         faulthandler.enable(file=fh, all_threads=True)
         try:
