@@ -14,6 +14,12 @@ case:
     python -m benchmarks.memory [--quick]
 
 Target: peak RSS at 10·L within 10% of L (nothing accumulates per sample in memory).
+
+Also the **base RSS of a stream worker** and what it is made of (:func:`base_rss`, a fresh
+process importing what a pool worker imports, stage by stage, then building a tiny3d finetune
+learner): resident MiB after each stage, split into file-backed pages (shared libraries, shared
+between processes) and anonymous pages (private to the process), and which optional heavy
+packages a worker did not import.
 Writes ``benchmarks/results/memory.json``.
 """
 
@@ -61,6 +67,56 @@ def child(spec: dict) -> None:
     print(json.dumps({"peak_rss_mb": peak, "rss_before_mb": before, "n_samples": n, "seconds": seconds}))
 
 
+BASE_STAGES = (
+    ("python", ()),
+    ("torch", ("torch",)),
+    ("numpy, pyarrow", ("numpy", "pyarrow", "pyarrow.parquet")),
+    ("av", ("av",)),
+    ("ego_cl worker modules", ("ego_cl.runners.engine.pool_worker", "ego_cl.runners.engine.job")),
+)
+OPTIONAL = ("torchvision", "pytorchvideo", "matplotlib", "tensorboard", "pandas", "scipy", "sympy")
+
+
+def _rss() -> dict[str, float]:
+    fields = {"VmRSS": "rss", "RssAnon": "anon", "RssFile": "file"}
+    out = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            key = line.split(":")[0]
+            if key in fields:
+                out[fields[key]] = int(line.split()[1]) / 1024
+    return out
+
+
+def base_child() -> None:
+    """Stage by stage: what a stream worker's resident memory is made of (one JSON line)."""
+    import importlib
+
+    stages = []
+    for name, modules in BASE_STAGES:
+        for module in modules:
+            importlib.import_module(module)
+        stages.append({"stage": name, **_rss()})
+    import torch
+
+    from ego_cl.learners.networks.builders import build_network
+
+    network = build_network("tiny3d", n_verbs=115, n_nouns=478)
+    torch.optim.SGD(network.parameters(), lr=0.01)  # an optimiser imports torch._dynamo
+    stages.append({"stage": "tiny3d + optimiser (torch._dynamo)", **_rss()})
+    loaded = sorted(m for m in OPTIONAL if m in sys.modules)
+    print(json.dumps({"stages": stages, "optional_loaded": loaded}))
+
+
+def base_rss() -> dict:
+    """Run :func:`base_child` in a fresh interpreter."""
+    command = [sys.executable, "-m", "benchmarks.memory", "--base-child"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"base RSS child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _measure(root: Path, checkpoint: Path, out: Path, case: str, n: int, tag: str) -> dict:
     overrides = [
         f"data.ego4d_root={root}",
@@ -93,9 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="L = 8 clips")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--base-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(json.loads(args.child))
+        return 0
+    if args.base_child:
+        base_child()
         return 0
     setting = QUICK if args.quick else FULL
     length = setting["length"]
@@ -130,6 +190,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             print(f"  {case}: {short['peak_rss_mb']:.0f} -> {long['peak_rss_mb']:.0f} MiB", flush=True)
+    base = results["base"] = base_rss()
+    print("\nbase RSS of a stream worker (MiB, after each stage)")
+    print_table(
+        ("stage", "RSS", "anonymous", "file-backed"),
+        [(s["stage"], s["rss"], s["anon"], s["file"]) for s in base["stages"]],
+    )
+    print("optional heavy packages loaded:", base["optional_loaded"] or "none")
     print("\nmemory (peak RSS of a fresh process per run, MiB)")
     print_table(("case", "L clips", "peak MiB", "10L clips", "peak MiB", "growth"), rows)
     summary = {
@@ -143,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r['L']['n_samples']} -> {r['10L']['n_samples']} clips)",
             )
             for case, r in results.items()
+            if case != "base"
         ]
+        + [_base_row(base)]
     }
     params = {
         "quick": args.quick,
@@ -156,6 +225,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_result("memory", params=params, results=results, summary=summary)
     return 0
+
+
+def _base_row(base: dict) -> dict:
+    stages, previous = [], 0.0
+    for stage in base["stages"]:
+        stages.append(f"{stage['stage']} +{stage['rss'] - previous:.0f}")
+        previous = stage["rss"]
+    last = base["stages"][-1]
+    return headline(
+        "memory: base RSS of a stream worker, tiny3d (MiB)",
+        last["rss"],
+        "",
+        None,
+        f"{last['anon']:.0f} anonymous + {last['file']:.0f} file-backed (shared libraries); "
+        + ", ".join(stages)
+        + f"; optional packages loaded: {', '.join(base['optional_loaded']) or 'none'}",
+    )
 
 
 if __name__ == "__main__":
