@@ -19,7 +19,7 @@ from pathlib import Path
 import structlog
 
 from ego_cl.runners.cli import EXIT_FAILED, add_log_arguments, guarded_main, setup_logging
-from ego_cl.runners.resizing import build_cache, progress_printer
+from ego_cl.runners.resizing import build_cache, print_progress
 from ego_cl.types import InputError
 
 __all__ = ["main"]
@@ -54,7 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--workers {args.workers}: must be at least 1")
     setup_logging(args)
     video_dir = _video_dir(args)
-    n_files = len(list(video_dir.glob("*.mp4"))) if video_dir.is_dir() else 0
     summary = build_cache(
         video_dir,
         args.out,
@@ -62,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         crf=args.crf,
         gop=args.gop,
         workers=args.workers,
-        on_file=progress_printer(n_files),
+        on_file=print_progress,
     )
     print(summary.describe())
     for name, reason in sorted(summary.failed.items()):

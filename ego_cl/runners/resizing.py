@@ -75,7 +75,7 @@ def build_cache(
     crf: int = 28,
     gop: int | None = None,
     workers: int | None = None,
-    on_file: Callable[[str, str], None] | None = None,
+    on_file: Callable[[str, str, int, int], None] | None = None,
 ) -> ResizeSummary:
     """Resize every video of ``video_dir`` that has no up-to-date copy in ``out_dir``.
 
@@ -86,7 +86,8 @@ def build_cache(
         crf: x264 quality.
         gop: Keyframe interval in frames (``None`` = x264's default).
         workers: Processes (default: all cores; 1 = in this process).
-        on_file: Called with ``(file name, "done" | "failed")`` as each file finishes (progress).
+        on_file: Called with ``(file name, "done" | "failed", finished, to do)`` as each file
+            finishes (progress; skipped files are not reported one by one).
 
     Raises:
         InputError: ``video_dir`` is not a directory.
@@ -107,7 +108,7 @@ def build_cache(
         if error is not None:
             log.error("clip_resize_failed", clip=name, error=error)
         if on_file is not None:
-            on_file(name, "done" if error is None else "failed")
+            on_file(name, "done" if error is None else "failed", len(done) + len(failed), len(todo))
 
     args = [(str(src), str(out / src.name), short_side, crf, gop) for src in todo]
     if workers == 1:
@@ -138,13 +139,8 @@ def build_cache(
     return summary
 
 
-def progress_printer(total: int) -> Callable[[str, str], None]:
-    """A plain progress line on stderr per finished file (``[3/10] clip.mp4 done``)."""
-    count = [0]
-
-    def show(name: str, status: str) -> None:
-        count[0] += 1
-        end = "\n" if count[0] == total or not sys.stderr.isatty() else "\r"
-        print(f"[{count[0]}/{total}] {name} {status}", end=end, file=sys.stderr, flush=True)
-
-    return show
+def print_progress(name: str, status: str, finished: int, total: int) -> None:
+    """A progress line on stderr per finished file (``[3/10] clip.mp4 done``; one updating line on a
+    terminal)."""
+    end = "\n" if finished == total or not sys.stderr.isatty() else "\r"
+    print(f"[{finished}/{total}] {name} {status}", end=end, file=sys.stderr, flush=True)

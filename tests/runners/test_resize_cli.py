@@ -54,14 +54,16 @@ def test_parallel_resize_survives_a_bad_file_and_resumes(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "resized 3 clip(s), 0 already up to date, 1 failed" in captured.out
     assert "FAILED broken.mp4" in captured.out
-    assert "[4/4]" in captured.err  # one progress line per file
+    assert "[4/4]" in captured.err  # one progress line per file to do
     cache = tmp_path / "v1" / "clips_resized_32"
     assert sorted(p.name for p in cache.iterdir()) == ["c0.mp4", "c1.mp4", "c2.mp4"]  # no temporaries
     assert decode_all(cache / "c2.mp4")[1].shape == (20, 32, 48, 3)
     (clips / "broken.mp4").unlink()
     (cache / "c1.mp4").unlink()  # as if stopped before c1 was written: the rerun does only c1
     assert guarded_main(main, args) == 0
-    assert "resized 1 clip(s), 2 already up to date, 0 failed" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "resized 1 clip(s), 2 already up to date, 0 failed" in captured.out
+    assert "[1/1] c1.mp4 done" in captured.err
 
 
 def test_bad_workers_exit_2(tmp_path, capsys):
