@@ -19,6 +19,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import structlog
+
 from ego_cl.runners.cli import EXIT_FAILED, add_log_arguments, doc_summary, guarded_main, setup_logging
 from ego_cl.runners.demo import demo_checkpoint
 from ego_cl.runners.engine.hindsight import run_hindsight
@@ -41,9 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (1 if a pair failed)."""
     args = _parser().parse_args(argv)
     setup_logging(args)
-    outcomes = run_hindsight(
-        args.run_dir, transfer=args.transfer, processes=args.processes, default_checkpoint=demo_checkpoint
-    )
+    with structlog.contextvars.bound_contextvars(log_to=(args.run_dir,)):  # into the run's log.jsonl
+        outcomes = run_hindsight(
+            args.run_dir, transfer=args.transfer, processes=args.processes, default_checkpoint=demo_checkpoint
+        )
     failed = [o.key for o in outcomes if not o.ok]
     skipped = sum(1 for o in outcomes if o.ok and o.result and o.result.get("skipped"))
     print(f"hindsight: {len(outcomes)} pairs, {skipped} already done, {len(failed)} failed")

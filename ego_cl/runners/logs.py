@@ -55,7 +55,10 @@ class _RoutedJsonSink:
 
     def __call__(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         routes = event_dict.pop("log_to", None)
-        paths = [Path(d) / _LOG_NAME for d in routes] if routes else [self.default] if self.default else []
+        if routes:  # run directories exist before their events; a wrong path never creates one
+            paths = [Path(d) / _LOG_NAME for d in routes if Path(d).is_dir()]
+        else:
+            paths = [self.default] if self.default else []
         if paths:
             line = json.dumps(event_dict, default=str) + "\n"
             for path in paths:

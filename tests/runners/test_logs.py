@@ -84,6 +84,8 @@ def test_events_go_to_the_run_directories_they_belong_to(tmp_path):
     configure_logging(stream=io.StringIO(), log_file=tmp_path / "grid" / "log.jsonl")
     log = structlog.get_logger("t")
     a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
     with structlog.contextvars.bound_contextvars(log_to=(str(a),)):
         log.info("user_finished", user_id="1")
     with structlog.contextvars.bound_contextvars(log_to=(str(b),)):
@@ -158,3 +160,10 @@ def test_importing_and_building_leaves_the_host_logging_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_routing_never_creates_a_directory(tmp_path):
+    configure_logging(stream=io.StringIO())
+    with structlog.contextvars.bound_contextvars(log_to=(str(tmp_path / "typo"),)):
+        structlog.get_logger("t").info("x")
+    assert not (tmp_path / "typo").exists()
