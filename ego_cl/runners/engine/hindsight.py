@@ -190,7 +190,8 @@ def run_hindsight(
         payload = PairJob(
             cfg=cfg, inputs=inputs, model=model, stream=stream, state_path=state, out_dir=str(out)
         )
-        jobs.append(Job(key=f"hindsight/{model}/{stream}", size=1, payload=payload))
+        stderr = str(UserDir(out).stderr_log)  # the worker's stderr while it runs this pair
+        jobs.append(Job(key=f"hindsight/{model}/{stream}", size=1, payload=payload, stderr_path=stderr))
     log.info("hindsight_started", run_dir=str(run.path), n_pairs=len(jobs), transfer=transfer)
 
     def on_outcome(outcome: Outcome) -> None:
