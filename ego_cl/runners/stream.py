@@ -30,6 +30,7 @@ from ego_cl.runners.engine import run as engine_run
 from ego_cl.runners.engine.dryrun import dry_run, format_report
 from ego_cl.runners.engine.grid import prepare_grid_configs, run_grid
 from ego_cl.runners.engine.run import UserTarget
+from ego_cl.runners.engine.stopping import sigterm_interrupts
 from ego_cl.runners.engine.summary import format_table
 
 __all__ = ["grid_main", "main", "run_stream"]
@@ -106,7 +107,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code. ``SIGTERM`` stops a run like Ctrl-C: workers
+    stopped, last checkpoints kept, the ``--resume`` command printed (by ``guarded_main``)."""
+    with sigterm_interrupts():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.grid:
         return grid_main(args)
