@@ -158,6 +158,8 @@ def _parse_video(entry: Any, where: str, problems: Problems) -> VideoMeta | None
 
 
 def _scenarios(value: Any, where: str, field: str, problems: Problems) -> tuple[str, ...]:
+    if type(value) is list and all(type(v) is str for v in value):  # the common case, first
+        return tuple(value)
     if value is None or is_nan(value):
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -359,6 +361,8 @@ def _is_string(value: Any) -> bool:
 
 
 def _is_integer(value: Any) -> bool:
+    if type(value) is int:  # the common case, first (bool is a subclass, not int itself)
+        return True
     if isinstance(value, bool):
         return False
     return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
@@ -376,6 +380,9 @@ def _check(entry: dict[str, Any], field: str, where: str, problems: Problems, ok
 
 
 def _time(entry: dict[str, Any], field: str, where: str, problems: Problems) -> Fraction | None:
+    value = entry.get(field)
+    if type(value) is float and 0.0 <= value < math.inf:  # the common case (NaN fails both)
+        return float_seconds(value)
     if field not in entry:
         problems.add(where, field, "missing")
         return None
