@@ -49,6 +49,7 @@ __all__ = [
     "SlurmConfig",
     "StreamRunConfig",
     "apply_overrides",
+    "config_differences",
     "converter",
     "dump_yaml",
     "load_config",
@@ -324,6 +325,22 @@ def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) is Literal:
         return " | ".join(repr(a) for a in typing.get_args(tp))
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def config_differences(saved: Any, now: Any, prefix: str = "") -> list[str]:
+    """``key: saved -> now`` for every dotted key whose value differs (missing keys included).
+
+    Example:
+        >>> config_differences({"optim": {"lr": 0.05, "epochs": 3}}, {"optim": {"lr": 0.1, "epochs": 3}})
+        ['optim.lr: 0.05 -> 0.1']
+    """
+    if isinstance(saved, dict) and isinstance(now, dict):
+        out = []
+        for key in sorted(set(saved) | set(now), key=str):
+            missing = "<unset>"
+            out += config_differences(saved.get(key, missing), now.get(key, missing), f"{prefix}{key}.")
+        return out
+    return [] if saved == now else [f"{prefix.rstrip('.')}: {saved!r} -> {now!r}".replace("'", "")]
 
 
 def dump_yaml(obj: Any) -> str:

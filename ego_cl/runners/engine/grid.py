@@ -26,7 +26,14 @@ from pathlib import Path
 import attrs
 import structlog
 
-from ego_cl.runners.config import ConfigError, StreamRunConfig, converter, dump_yaml, load_config
+from ego_cl.runners.config import (
+    ConfigError,
+    StreamRunConfig,
+    config_differences,
+    converter,
+    dump_yaml,
+    load_config,
+)
 from ego_cl.runners.engine.plan import config_text, plan_run
 from ego_cl.runners.engine.preflight import check_before_run, check_devices
 from ego_cl.runners.engine.progress import Progress
@@ -176,7 +183,9 @@ def prepare_grid(
             cfg = attrs.evolve(cfg, run=attrs.evolve(cfg.run, timestamp=saved.run.timestamp))
             cfg = pin_threads(cfg, like=saved)  # the thread count it ran with
             if dump_yaml(saved) != dump_yaml(cfg):
-                raise ConfigError([f"{run_dir}: its config.yaml differs from this grid's config for {combo}"])
+                was, now = converter.unstructure(saved), converter.unstructure(cfg)
+                changed = "; ".join(config_differences(was, now))
+                raise ConfigError([f"{run_dir}: its config.yaml differs from this grid's {combo}: {changed}"])
         else:
             cfg = pin_threads(cfg)  # recorded: --resume uses it on any machine
             atomic_write_text(run.config, config_text(cfg))

@@ -26,7 +26,7 @@ import torch
 from ego_cl.learners.networks.builders import VideoNetwork, build_network
 from ego_cl.learners.networks.checkpoint import PRETRAIN_FORMAT, fusion_kernel_for, load_network_state
 from ego_cl.runners.checkpoint_io import read_checkpoint, write_checkpoint
-from ego_cl.runners.config import converter, dump_yaml
+from ego_cl.runners.config import config_differences, converter, dump_yaml
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.runners.pretraining.config import PretrainConfig
 from ego_cl.runners.pretraining.data import EpochBatches, PretrainClips, item_seed
@@ -126,22 +126,6 @@ def _resume_state(cfg: PretrainConfig, run_dir: Path) -> dict[str, Any] | None:
             "same settings or choose another run.name"
         )
     return state
-
-
-def config_differences(saved: Any, now: Any, prefix: str = "") -> list[str]:
-    """``key: saved -> now`` for every dotted key whose value differs (missing keys included).
-
-    Example:
-        >>> config_differences({"optim": {"lr": 0.05, "epochs": 3}}, {"optim": {"lr": 0.1, "epochs": 3}})
-        ['optim.lr: 0.05 -> 0.1']
-    """
-    if isinstance(saved, dict) and isinstance(now, dict):
-        out = []
-        for key in sorted(set(saved) | set(now), key=str):
-            missing = "<unset>"
-            out += config_differences(saved.get(key, missing), now.get(key, missing), f"{prefix}{key}.")
-        return out
-    return [] if saved == now else [f"{prefix.rstrip('.')}: {saved!r} -> {now!r}".replace("'", "")]
 
 
 def _checkpoint(

@@ -45,3 +45,15 @@ def test_grid_cli_labels_rows_and_notes_test_users(tmp_path, capsys, subset):
     assert "finetune [learner.lr=0.1]" in out
     assert "finetune [learner.lr=0.001]" in out
     assert (TEST_GRID_NOTE in out) is (subset == "test")
+
+
+def test_resuming_a_grid_with_another_config_names_the_differing_keys(tmp_path):
+    from ego_cl.runners.config import ConfigError
+    from ego_cl.runners.engine.grid import prepare_grid
+
+    overrides = [f"run.out_dir={tmp_path}", "run.timestamp=t0"]
+    parent, _ = prepare_grid(None, overrides, ["learner.lr=0.1,0.2"])
+    with pytest.raises(ConfigError) as info:
+        prepare_grid(None, [*overrides, "learner.momentum=0.5"], ["learner.lr=0.1,0.2"], resume=parent)
+    [line] = info.value.lines()
+    assert line.endswith("learner.momentum: 0.0 -> 0.5")
