@@ -11,6 +11,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ego_cl.data.source import Ego4dSource, MissingVideosError, UnsafeClipPathError, clip_path
 from ego_cl.data.usersplit import find_split_file
@@ -211,3 +213,21 @@ def test_corrupt_video_raises_typed_error(tmp_path, synthetic_root, test_split):
     (videos / f"{a.clip_uid}.mp4").write_bytes(np.zeros(1000, np.uint8).tobytes())
     with pytest.raises(VideoDecodeError, match=a.clip_uid):
         source.read_clip(a.clip_uid, Span(0, 1), 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(uid=st.text(min_size=0, max_size=300))
+def test_any_clip_uid_is_refused_or_names_a_file_directly_in_the_root(tmp_path_factory, uid):
+    root = tmp_path_factory.getbasetemp() / "prop_root"
+    try:
+        path = clip_path(root, uid)
+    except UnsafeClipPathError as exc:
+        message = str(exc)
+    else:
+        message = None
+    if message is not None:
+        assert "\n" not in message  # one line, whatever the uid holds
+        return
+    assert path.parent == root
+    assert path.name == f"{uid}.mp4"
+    assert len(path.name.encode()) <= 255
