@@ -3,6 +3,7 @@ in-process vs pool equality, and a pool run with a corrupt video and a killed wo
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.config import StreamRunConfig, load_config
+from ego_cl.runners.logs import configure_logging
 from ego_cl.runners.results import UserDir
 from ego_cl.runners.stream import main, run_stream
 from tests.runners.fakes import killing_target
@@ -77,6 +79,7 @@ def _run(tiny, out: Path, *extra: str, target=None) -> dict:
 
 @pytest.mark.slow
 def test_in_process_run_layout_and_baseline_cache_then_pool_gives_identical_results(tiny, tmp_path):
+    configure_logging(stream=io.StringIO())  # as the command does (the engine never configures logging)
     inline = _run(tiny, tmp_path, "pool.processes=0")
     run_dir = Path(inline["run_dir"])
     assert inline["failed"] == []
