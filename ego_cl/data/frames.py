@@ -42,8 +42,6 @@ FRAME_FIELDS = (
 )
 """``(frame field, seconds field)`` of the window's start and end."""
 
-_HALF_FRAME = Fraction(1, 2 * FRAME_RATE)
-
 
 @functools.lru_cache(maxsize=1 << 16)
 def float_seconds(value: int | float) -> Fraction:
@@ -107,7 +105,8 @@ def action_span(entry: Mapping[str, Any], start_s: Fraction, end_s: Fraction) ->
         frame = _frame(value)
         if frame is None:
             return fallback, f"field '{field}': expected a non-negative integer frame, got {value!r}"
-        if abs(Fraction(frame, FRAME_RATE) - sec) > _HALF_FRAME:
+        # |frame / FRAME_RATE - sec| > 1 / (2 * FRAME_RATE), on integers (sec = n / d, d > 0)
+        if 2 * abs(frame * sec.denominator - FRAME_RATE * sec.numerator) > sec.denominator:
             return fallback, (
                 f"field '{field}': frame {frame} at {FRAME_RATE} fps is more than half a frame from "
                 f"{sec_field}={float(sec)!r}"

@@ -124,3 +124,16 @@ def test_float_seconds_is_the_number_as_spelled(value):
     # the fast decimal path and the cache give exactly Fraction(repr(x)), signs and exponents included
     assert float_seconds(value) == Fraction(repr(value))
     assert float_seconds(value) == float_seconds(value)
+
+
+@given(frame=st.integers(0, 10**6), offset=st.fractions(-1, 1, max_denominator=10**6))
+def test_half_frame_rule_is_exact_at_its_boundary(frame, offset):
+    # the integer test in action_span is |frame/30 - sec| <= 1/60 (inclusive), exactly
+    sec = Fraction(frame, 30) + offset / 30
+    if sec < 0:
+        return
+    entry = {"action_clip_start_frame": frame, "action_clip_end_frame": frame + 10**7}
+    span, note = action_span(entry, sec, Fraction(frame + 10**7, 30))
+    assert (note is None) == (abs(Fraction(frame, 30) - sec) <= Fraction(1, 60))
+    if note is None:
+        assert span.start_s == Fraction(frame, 30)
