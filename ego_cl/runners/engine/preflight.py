@@ -19,7 +19,7 @@ An accepted ``run.out_dir`` is claimed with a :data:`OUT_DIR_MARKER` file, so la
 as ego_cl's. Other values that cannot work (``stream.crop_px > stream.side_px``, negative
 ``stream.max_samples`` or ``pool.processes``, ``run.users=[]``, path-like ``run.experiment``)
 are refused by the config itself; a ``run.users`` id missing from the split is refused by
-:func:`~ego_cl.runners.inputs.load_inputs` before any user starts.
+:func:`check_users_in_split` once the inputs are resolved, before the run directory is created.
 """
 
 from __future__ import annotations
@@ -29,12 +29,15 @@ from pathlib import Path
 
 import torch
 
+from ego_cl.data.problems import read_json
+from ego_cl.data.usersplit import find_split_file
 from ego_cl.runners.config import PoolConfig, StreamRunConfig
 from ego_cl.runners.files import atomic_write_text
 from ego_cl.types import InputError
 
 __all__ = [
     "check_pretrain_dir",
+    "check_users_in_split",
     "OUT_DIR_MARKER",
     "check_before_run",
     "check_devices",
@@ -164,6 +167,26 @@ def check_pretrain_dir(run_dir: str | Path) -> None:
         raise InputError(
             f"run.name: {path} is a non-empty directory that is not a pretraining run (no config.yaml)"
         )
+
+
+def check_users_in_split(cfg: StreamRunConfig) -> None:
+    """Every ``run.users`` id is a user of the ``data.subset`` split (its keys only are read,
+    nothing is validated or logged: that is :func:`~ego_cl.runners.inputs.load_inputs`' job).
+
+    Call it on a config whose inputs are pinned (``data.split_dir`` set).
+
+    Raises:
+        InputError: Naming the unknown ids and the split file.
+    """
+    if cfg.run.users is None or cfg.data.split_dir is None:
+        return
+    path = find_split_file(cfg.data.split_dir, cfg.data.subset)
+    raw = read_json(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("users"), dict):
+        return  # malformed: load_inputs reports every problem of the file
+    unknown = sorted(set(cfg.run.users) - {str(k) for k in raw["users"]})
+    if unknown:
+        raise InputError(f"run.users: {unknown} not in the {cfg.data.subset} split ({path})")
 
 
 def check_before_run(cfg: StreamRunConfig) -> None:

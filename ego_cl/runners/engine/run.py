@@ -21,7 +21,7 @@ from ego_cl.runners.engine.dispatch import run_on_backend
 from ego_cl.runners.engine.job import UserJob, run_user_job
 from ego_cl.runners.engine.plan import RunPlan, plan_run, prepare_run_dir
 from ego_cl.runners.engine.pool import Job, Outcome
-from ego_cl.runners.engine.preflight import check_before_run, check_devices
+from ego_cl.runners.engine.preflight import check_before_run, check_devices, check_users_in_split
 from ego_cl.runners.engine.progress import Progress
 from ego_cl.runners.engine.stopping import resumable, resume_command
 from ego_cl.runners.engine.summary import HEADLINE, summarize
@@ -120,6 +120,7 @@ def run_stream(
     if resume is None:
         check_before_run(cfg)  # devices, out_dir, copy_final_to: before any work
         cfg = pin_inputs(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint))
+        check_users_in_split(cfg)  # before the run directory exists
         cfg = pin_threads(cfg)  # recorded in config.yaml: --resume uses it on any machine
     run_dir, cfg = prepare_run_dir(cfg, overrides, resume=resume)
     cfg = pin_threads(cfg, resumed=True)  # no-op unless an older config.yaml lacks the count

@@ -162,7 +162,7 @@ def test_unknown_user_and_copy_final_file_are_one_line_before_any_user_runs(tiny
     assert code == 2
     assert len(err) == 1
     assert "run.users: ['nobody'] not in the test split" in err[0]
-    assert not list(out.rglob("users/*"))  # no user started
+    assert not list(out.rglob("config.yaml"))  # refused before the run directory exists
     copy_to = tmp_path / "copy"
     copy_to.write_text("a file")
     code, err = _cli(tmp_path, *tiny_overrides(tiny, out, f"run.copy_final_to={copy_to}"), capsys=capsys)
