@@ -2,7 +2,8 @@
 
 An Ego4D-sized synthetic annotation set is written once per scale (not timed): at 100%,
 200 participants (minutes per user spread like a long tail) plus participant-less videos,
-about 120,000 LTA annotations in 5-minute clips (actions every few seconds, some overlapping),
+about 120,000 LTA annotations in 5-minute clips (actions every few seconds, some overlapping, with
+frame fields and ``frame / 30`` seconds like Ego4D's),
 115 verbs and 478 nouns with a taxonomy file, 75/25 train/val. Timed phases, each through the
 library's public API:
 
@@ -67,10 +68,10 @@ def make_annotation_set(root: Path, scale: float, seed: int = 0) -> dict[str, in
             uid = video_uids[clip % n_videos]
             parent_start = (clip // n_videos) * (CLIP_S + 20)
             clip_uid = f"c{user}-{clip}-{rng.integers(1 << 30):x}"
-            t, action_idx = float(rng.uniform(0, 3)), 0
+            frame, action_idx = int(rng.integers(0, 90)), 0  # windows on the 30-fps grid, as Ego4D's
             out = val if rng.random() < 0.25 else train
-            while t < CLIP_S - 10 and made < n_ann:
-                length = float(rng.uniform(1.0, 8.0))
+            while frame < (CLIP_S - 10) * 30 and made < n_ann:
+                length = int(rng.integers(30, 240))
                 verb, noun = int(rng.integers(N_VERBS)), int(rng.integers(N_NOUNS))
                 out.append(
                     {
@@ -79,8 +80,10 @@ def make_annotation_set(root: Path, scale: float, seed: int = 0) -> dict[str, in
                         "clip_parent_start_sec": float(parent_start),
                         "clip_parent_end_sec": float(parent_start + CLIP_S),
                         "action_idx": action_idx,
-                        "action_clip_start_sec": round(t, 3),
-                        "action_clip_end_sec": round(t + length, 3),
+                        "action_clip_start_sec": frame / 30,
+                        "action_clip_end_sec": (frame + length) / 30,
+                        "action_clip_start_frame": frame,
+                        "action_clip_end_frame": frame + length,
                         "verb": f"verb_{verb}",
                         "noun": f"noun_{noun}",
                         "verb_label": verb,
@@ -90,7 +93,7 @@ def make_annotation_set(root: Path, scale: float, seed: int = 0) -> dict[str, in
                 made += 1
                 action_idx += 1
                 overlap = rng.random() < 0.15
-                t += length * (0.5 if overlap else 1.0) + (0 if overlap else float(rng.uniform(0, 2)))
+                frame += length // 2 if overlap else length + int(rng.integers(0, 60))
             clip += 1
     annotations = root / "v1" / "annotations"
     annotations.mkdir(parents=True, exist_ok=True)
