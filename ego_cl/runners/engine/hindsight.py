@@ -29,6 +29,7 @@ from ego_cl.runners.checkpoint_io import read_checkpoint
 from ego_cl.runners.config import StreamRunConfig, load_config
 from ego_cl.runners.engine.build import baseline_learner, build_user_parts
 from ego_cl.runners.engine.dispatch import run_on_backend
+from ego_cl.runners.engine.loop import check_indices
 from ego_cl.runners.engine.plan import baseline_key
 from ego_cl.runners.engine.pool import Job, Outcome
 from ego_cl.runners.engine.preflight import check_devices
@@ -104,6 +105,7 @@ def run_pair_job(job: PairJob, device: str, report: Callable[[int, int], None]) 
         step = -1
         for step, batch in enumerate(parts.batches(0)):
             prediction = parts.learner.predict(batch.without_labels())
+            check_indices(prediction, batch, f"hindsight batch {step}")
             for name, values in parts.log_columns(prediction, batch, step).items():
                 columns.setdefault(name, []).extend(values)
             report(len(columns.get("index", ())), parts.n_samples)
