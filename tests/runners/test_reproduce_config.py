@@ -53,3 +53,19 @@ def test_the_upstream_switches_of_other_learners_exist_in_the_replay_config(conf
     file already sets for replay."""
     replay = set(_upstream_switches(load_config(StreamRunConfig, CONFIG).learner))
     assert set(_upstream_switches(config)) <= replay
+
+
+@pytest.mark.integration
+def test_runs_a_tiny_stream_end_to_end(tmp_path):
+    """The file drives a real run (float boundaries, train-mode prediction, replay fetching its
+    memory through the guarded fetch, every replay quirk) on the tiny synthetic dataset."""
+    from ego_cl.runners.stream import run_stream
+    from tests.runners.tiny_run import make_tiny, tiny_overrides
+
+    tiny = make_tiny(tmp_path / "home")
+    extra = ("data.split.criterion=random", "stream.max_samples=16", "learner.k_updates=2")
+    overrides = tiny_overrides(tiny, tmp_path / "runs", *extra)
+    summary = run_stream(load_config(StreamRunConfig, CONFIG, overrides), overrides)
+    assert summary["failed"] == []
+    assert summary["n_done"] >= 1
+    assert "oag/action/balanced_top1" in summary["oag"]
