@@ -21,6 +21,10 @@ class MetricsConfig:
         past_batch_size: Batch size of the past-window evaluation.
         upstream_elementwise_decorrelation: Decide "label changed" for actions element-wise
             (the original's quirk) instead of comparing the (verb, noun) tuple.
+        upstream_hag_reference: Report HAG as the original did (spec §6.6): against the frozen
+            baseline's *online* values (train mode with ``upstream_train_mode_predict``) instead
+            of its eval-mode hindsight pass, and for balanced top-1 against the *group mean* of
+            those values over the users (the mean gain is unchanged, its SE is not) **[quirk]**.
     """
 
     top_k: int = attrs.field(default=5, validator=attrs.validators.ge(1))
@@ -31,3 +35,4 @@ class MetricsConfig:
     past_window: int = attrs.field(default=64, validator=attrs.validators.ge(1))
     past_batch_size: int = attrs.field(default=8, validator=attrs.validators.ge(1))
     upstream_elementwise_decorrelation: bool = False
+    upstream_hag_reference: bool = False

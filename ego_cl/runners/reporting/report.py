@@ -24,6 +24,7 @@ import structlog
 
 from ego_cl.metrics.blind_baseline import label_window_log
 from ego_cl.metrics.counts import stream_label_sets
+from ego_cl.metrics.gains import user_gains
 from ego_cl.metrics.report_tables import class_counts_of, summarize_users, user_report
 from ego_cl.runners.copy_final import copy_final
 from ego_cl.runners.files import atomic_write_text
@@ -43,6 +44,7 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
     """The method's (and optionally the blind baseline's) per-user report values of one run."""
     k = run.top_k
     elementwise = run.config.metrics.upstream_elementwise_decorrelation
+    upstream_hag = run.config.metrics.upstream_hag_reference
     rdir = RunDir(run.path)
     method, blind = {}, {}
     for uid in run.users:
@@ -54,7 +56,7 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
             base,
             k=k,
             hindsight=read_log(rdir.hindsight(uid, uid).path),
-            hindsight_reference=read_log(rdir.hindsight(PRETRAINED, uid).path),
+            hindsight_reference=None if upstream_hag else read_log(rdir.hindsight(PRETRAINED, uid).path),
             near_future=read_log(rdir.user(uid).path, "future"),
             near_future_reference=read_log(rdir.baseline(uid).path, "future"),
             upstream_elementwise=elementwise,
@@ -70,6 +72,8 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
                 k=k,
             )
             blind[uid] = user_report(blind_log, base, k=k, upstream_elementwise=elementwise)
+    if upstream_hag:
+        _group_mean_hag(method)
     out = [
         MethodResult(
             label=run.label,
@@ -91,6 +95,25 @@ def _run_results(run: RunResults, *, label_window: int | None) -> list[MethodRes
             )
         )
     return out
+
+
+def _group_mean_hag(rows: dict[str, dict[str, float]]) -> None:
+    """The original's HAG (spec §6.6 [quirk]), in place: balanced top-1 against the group mean of
+    the reference (``hindsight_ref/...``, here the baseline's online values) over the users."""
+    users = [u for u, row in rows.items() if any(k.startswith("hindsight_ref/") for k in row)]
+    if not users:
+        return
+    final = {u: {k: v for k, v in rows[u].items() if k.startswith("hindsight/")} for u in users}
+    ref = {
+        u: {
+            "hindsight/" + k.removeprefix("hindsight_ref/"): v
+            for k, v in rows[u].items()
+            if k.startswith("hindsight_ref/")
+        }
+        for u in users
+    }
+    for u, gains in user_gains(final, ref, kind="hag", upstream_group_mean_reference=True).items():
+        rows[u].update(gains)
 
 
 def collect(paths: Sequence[str | Path], *, label_window: int | None = 4) -> list[MethodResult]:

@@ -128,6 +128,36 @@ def test_hindsight_logs_give_hag(tmp_path):
     assert method.per_user["u1"]["hindsight/action/balanced_top1"] == 100.0
 
 
+def test_upstream_hag_reference_is_the_group_mean_of_the_baselines_online_values(tmp_path):
+    import numpy as np
+    import yaml
+
+    from ego_cl.metrics.stream_metrics import hindsight_metrics
+
+    users = ("u1", "u2", "u3")
+    run_dir = make_run(tmp_path, "r", users=users)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["metrics"]["upstream_hag_reference"] = True
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    finals = {}
+    for j, uid in enumerate(users):
+        finals[uid] = make_log(stream_labels(12 + j, seed=j), accuracy=0.9, seed=50 + j)
+        write_user(run_dir / "hindsight" / uid / uid, finals[uid])
+        # an eval-mode pretrained pass that the upstream reference must ignore
+        write_user(run_dir / "hindsight" / "_pretrained" / uid, finals[uid])
+    (method,) = collect([run_dir], label_window=None)
+    online = {u: hindsight_metrics(read_log(run_dir / "baseline" / u)) for u in users}
+    group = np.mean([online[u]["hindsight/action/balanced_top1"] for u in users])
+    for u in users:
+        final = hindsight_metrics(finals[u])
+        row = method.per_user[u]
+        expected = final["hindsight/action/balanced_top1"] - group
+        assert row["hag/action/balanced_top1"] == pytest.approx(expected)
+        expected_top1 = final["hindsight/action/top1"] - online[u]["hindsight/action/top1"]
+        assert row["hag/action/top1"] == pytest.approx(expected_top1)  # per user, not the group
+    assert method.per_user["u1"]["hag/action/top1"] != 0.0
+
+
 def test_missing_or_empty_paths_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="no such run directory"):
         find_run_dirs([tmp_path / "nope"])
