@@ -145,21 +145,30 @@ def _structure_learner(value: Any, _: type) -> Any:
     return converter.structure(dict(value), LEARNER_CONFIGS[kind])
 
 
+RENAMED_LEARNER_KEYS = {
+    "fisher_decay": "renamed: ewc's fisher_new_weight is EWC++'s alpha, the weight of the *new* Fisher "
+    "(fisher_new_weight = 1 - fisher_decay)",
+}
+"""Learner keys that were removed or renamed → the hint their ``unknown key`` error carries."""
+
+
 def _check_foreign_learner_keys(value: Mapping[str, Any], kind: str) -> None:
     """Keys of other learners (left by a config file written for another ``learner.kind``) are
-    ``unknown key`` errors that name the learners they belong to (with any other unknown keys)."""
+    ``unknown key`` errors that name the learners they belong to (with any other unknown keys);
+    a renamed key's error says what replaced it."""
     fields = {name: {f.name for f in attrs.fields(cls)} for name, cls in LEARNER_CONFIGS.items()}
     unknown = {
         key: sorted(n for n, names in fields.items() if key in names)
         for key in value
         if key != "kind" and key not in fields[kind]
     }
-    if not any(unknown.values()):
+    if not any(unknown.values()) and not set(unknown) & set(RENAMED_LEARNER_KEYS):
         return  # plain unknown keys: the converter's own error
     problems = []
     for key, owners in sorted(unknown.items()):
         why = f" for kind={kind} (a key of {'/'.join(owners)}; drop it, or choose one of those kinds)"
-        problem = ValueError("unknown key" + (why if owners else ""))
+        renamed = f" ({RENAMED_LEARNER_KEYS[key]})" if key in RENAMED_LEARNER_KEYS else ""
+        problem = ValueError("unknown key" + (why if owners else renamed))
         problem.__notes__ = [AttributeValidationNote(f"Structuring key {key}", key, None)]
         problems.append(problem)
     raise ClassValidationError(f"keys of other learners for kind={kind}", problems, LEARNER_CONFIGS[kind])

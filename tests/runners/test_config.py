@@ -161,3 +161,9 @@ def test_user_ids_accept_integers_as_people_type_them():
     for bad, needle in [("run.users=5", "list of user ids"), ("run.users=[1.5]", "got 1.5")]:
         with pytest.raises(ConfigError, match=needle):
             load_config(StreamRunConfig, overrides=[bad])
+
+
+def test_a_renamed_learner_key_says_what_replaced_it():
+    message = r"learner\.fisher_decay: unknown key \(renamed: .*fisher_new_weight"
+    with pytest.raises(ConfigError, match=message):
+        load_config(StreamRunConfig, overrides=["learner.kind=ewc", "learner.fisher_decay=0.9"])
