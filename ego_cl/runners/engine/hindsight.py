@@ -1,16 +1,9 @@
 """Hindsight evaluation: final user models over whole streams, as pool jobs.
 
-``python -m ego_cl.runners.hindsight RUN_DIR [--transfer]``: final models over whole streams.
-
-Each finished user's final learner state (``users/<uid>/learner.pt``) predicts, in eval mode and
-without learning, every sample of its own stream (built exactly as in the online run): the
-hindsight pass behind HAG (spec §1.4, §6.6). With ``--transfer`` every user's final model runs
-on every user's stream, and the pretrained model on every stream (the reference row of the
-transfer matrix and of HAG). Pairs run in the run's pool (``pool.*``; ``--processes 0`` runs
-in-process); each writes its prediction log like the online ones, ``metrics.json`` and
-``DONE`` into ``RUN_DIR/hindsight/<model>/<stream>/`` (``<model>`` = user id or
-``_pretrained``); a finished pair is skipped, so an interrupted evaluation resumes.
-``python -m ego_cl.runners.report RUN_DIR`` then adds HAG and the transfer heatmap.
+The engine behind ``python -m ego_cl.runners.hindsight`` (its docstring says what is evaluated
+and where results go): one job per (model, stream) pair, run in the run's pool, each writing a
+prediction log, ``metrics.json`` and ``DONE`` under the run's ``hindsight/`` directory; finished
+pairs are skipped, so an interrupted evaluation resumes.
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
 """Reports of finished runs: collect method results, write tables (md/csv/tex) and plots.
 
-``python -m ego_cl.runners.report RUN_DIR [RUN_DIR ...]``: tables and plots of finished runs.
-
-Each argument is a run directory or a directory above several (e.g. a grid's parent: one
-comparison table, best setting marked). Every number is computed from the saved prediction
-logs by the metrics package: per user the method's online values, the frozen baseline's, OAG,
-decorrelated/correlated gains and (after ``python -m ego_cl.runners.hindsight``) HAG; then
-mean ± SE over users. The blind label-window baseline is replayed from the same logs.
-
-Writes into ``--out`` (default ``<RUN_DIR>/report`` for one run, else ``<common parent>/report``):
-``summary.md`` (also printed), ``summary.csv`` (mean, SE per method and metric),
-``per_user.csv``, ``summary.tex`` (booktabs) and ``plots/*.png|pdf`` (unless ``--no-plots``).
+The engine behind ``python -m ego_cl.runners.report`` (its docstring lists the outputs). Every
+number is computed from the saved prediction logs by the metrics package.
 """
 
 from __future__ import annotations
