@@ -35,6 +35,7 @@ import attrs
 import structlog
 
 from ego_cl.data.frames import action_span, float_seconds
+from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import Problems, is_nan, read_json, record_label
 from ego_cl.data.taxonomy import Taxonomy
 from ego_cl.types import ActionAnnotation, UserId
@@ -194,13 +195,13 @@ def load_lta_file(
     Raises:
         AnnotationError: Listing every problem of the file.
     """
-    raw = read_json(path)
-    problems = Problems(path)
-    entries = raw.get("clips") if isinstance(raw, dict) else None
-    if not isinstance(entries, list):
-        problems.add("<root>", "clips", "expected a list of annotation entries")
-        problems.raise_if_any()
-    annotations = parse_entries(entries, problems=problems, taxonomy=taxonomy, metadata=metadata)
+    with gc_paused():  # millions of small acyclic objects (see ego_cl.data.gc_pause)
+        raw, problems = read_json(path), Problems(path)
+        entries = raw.get("clips") if isinstance(raw, dict) else None
+        if not isinstance(entries, list):
+            problems.add("<root>", "clips", "expected a list of annotation entries")
+            problems.raise_if_any()
+        annotations = parse_entries(entries, problems=problems, taxonomy=taxonomy, metadata=metadata)
     problems.raise_if_any()
     return LtaRecords(entries=tuple(entries), annotations=tuple(annotations))
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
+from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import Problems
 from ego_cl.data.records import LtaRecords
 from ego_cl.data.usersplit import NAN_USER, PRETRAIN_SPLIT, TEST_SPLIT, TRAIN_SPLIT, split_file_name
@@ -89,6 +90,13 @@ def build_user_split(
     Raises:
         SplitError: Inconsistent clips, too few users, or ``paper`` on data without its users.
     """
+    with gc_paused():  # many small acyclic objects (see ego_cl.data.gc_pause)
+        return _build_user_split(records, criterion, n_eval, n_train, seed)
+
+
+def _build_user_split(
+    records: Sequence[LtaRecords], criterion: str, n_eval: int, n_train: int, seed: int
+) -> UserSplitResult:
     rows = [_row(e, a) for r in records for e, a in zip(r.entries, r.annotations)]
     by_user: dict[UserId, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 import attrs
 
+from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import AnnotationError, Problems, read_json
 from ego_cl.data.records import parse_entries
 from ego_cl.data.taxonomy import Taxonomy
@@ -98,6 +99,11 @@ def load_user_split(path: str | Path, *, taxonomy: Taxonomy | None = None) -> Us
     Raises:
         AnnotationError: Listing every malformed entry (``users[<id>][<i>]``) and field.
     """
+    with gc_paused():  # millions of small acyclic objects (see ego_cl.data.gc_pause)
+        return _load_user_split(path, taxonomy)
+
+
+def _load_user_split(path: str | Path, taxonomy: Taxonomy | None) -> UserSplit:
     raw = read_json(path)
     problems = Problems(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("users"), dict):
