@@ -25,7 +25,7 @@ from ego_cl.runners.engine.label_gate import LabelGate
 from ego_cl.runners.engine.lifeline import decode_worker_init
 from ego_cl.runners.engine.loop import NearFuture, PastWindow
 from ego_cl.runners.engine.user import UserParts
-from ego_cl.runners.inputs import build_stream
+from ego_cl.runners.inputs import RunInputs, build_stream
 from ego_cl.streams.config import StreamConfig
 from ego_cl.streams.loader import StreamLoader
 from ego_cl.streams.stream import UserStream
@@ -38,6 +38,7 @@ __all__ = [
     "build_loader",
     "build_user_parts",
     "log_columns",
+    "user_parts_from",
 ]
 
 
@@ -169,6 +170,30 @@ def build_user_parts(
         gate=gate,
         learn_every=cfg.run.learn_every,
         time_budget_s=cfg.run.time_budget_s,
+    )
+
+
+def user_parts_from(
+    cfg: StreamRunConfig,
+    loaded: RunInputs,
+    user_id: str,
+    *,
+    device: str = "cpu",
+    learner: LearnerConfig | None = None,
+) -> UserParts:
+    """:func:`build_user_parts` for one user of a run's loaded inputs (the learner copies the
+    network, so ``loaded`` is left as it was)."""
+    return build_user_parts(
+        cfg,
+        user_id=user_id,
+        annotations=loaded.users[user_id],
+        source=loaded.source,
+        network=loaded.network,
+        pretrain_actions=loaded.pretrain_actions,
+        seen_verbs=loaded.seen_verbs,
+        seen_nouns=loaded.seen_nouns,
+        device=device,
+        learner=learner,
     )
 
 

@@ -12,7 +12,6 @@ users spread over the pool's slots (``devices x users_per_device``, longest firs
 
 from __future__ import annotations
 
-import copy
 import heapq
 import time
 from collections.abc import Sequence
@@ -22,9 +21,9 @@ import attrs
 import structlog
 
 from ego_cl.runners.config import StreamRunConfig
-from ego_cl.runners.engine.build import build_user_parts
+from ego_cl.runners.engine.build import user_parts_from
 from ego_cl.runners.engine.pool import slot_devices
-from ego_cl.runners.inputs import DefaultCheckpoint, build_stream, load_inputs, resolve_inputs
+from ego_cl.runners.inputs import DefaultCheckpoint, RunInputs, build_stream, load_inputs, resolve_inputs
 
 __all__ = ["DryRunReport", "UserRow", "dry_run", "format_report"]
 
@@ -140,7 +139,7 @@ def dry_run(
 
 
 def _measure(
-    cfg: StreamRunConfig, loaded: Any, rows: Sequence[UserRow], device: str, steps: int
+    cfg: StreamRunConfig, loaded: RunInputs, rows: Sequence[UserRow], device: str, steps: int
 ) -> tuple[str | None, float | None]:
     """``(user, seconds per online step)`` timed on up to ``steps`` steps of the longest stream
     (the first step is warm-up); ``(None, None)`` when no stream has two steps."""
@@ -148,16 +147,8 @@ def _measure(
     if longest is None or longest.samples <= cfg.stream.batch_size:
         return None, None
     user = longest.user_id
-    parts = build_user_parts(
-        attrs.evolve(cfg, stream=attrs.evolve(cfg.stream, workers=0)),
-        user_id=user,
-        annotations=loaded.users[user],
-        source=loaded.source,
-        network=copy.deepcopy(loaded.network),
-        pretrain_actions=loaded.pretrain_actions,
-        seen_verbs=loaded.seen_verbs,
-        seen_nouns=loaded.seen_nouns,
-        device=device,
+    parts = user_parts_from(
+        attrs.evolve(cfg, stream=attrs.evolve(cfg.stream, workers=0)), loaded, user, device=device
     )
     times = []
     started = time.perf_counter()

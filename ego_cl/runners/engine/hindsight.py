@@ -20,7 +20,7 @@ from ego_cl.learners.registry import LearnerConfig
 from ego_cl.metrics.stream_metrics import hindsight_metrics
 from ego_cl.runners.checkpoint_io import read_checkpoint
 from ego_cl.runners.config import StreamRunConfig, load_config
-from ego_cl.runners.engine.build import baseline_learner, build_user_parts
+from ego_cl.runners.engine.build import baseline_learner, user_parts_from
 from ego_cl.runners.engine.dispatch import run_on_backend
 from ego_cl.runners.engine.loop import check_indices
 from ego_cl.runners.engine.plan import baseline_key
@@ -80,18 +80,7 @@ def run_pair_job(job: PairJob, device: str, report: Callable[[int, int], None]) 
         loaded = load_inputs(job.cfg, job.inputs)
         seed_everything(job.cfg.run.seed)
         learner = FrozenConfig() if job.state_path is None else eval_learner(job.cfg.learner)
-        parts = build_user_parts(
-            job.cfg,
-            user_id=job.stream,
-            annotations=loaded.users[job.stream],
-            source=loaded.source,
-            network=loaded.network,  # the learner copies it
-            pretrain_actions=loaded.pretrain_actions,
-            seen_verbs=loaded.seen_verbs,
-            seen_nouns=loaded.seen_nouns,
-            device=device,
-            learner=learner,
-        )
+        parts = user_parts_from(job.cfg, loaded, job.stream, device=device, learner=learner)
         if job.state_path is not None:
             parts.learner.load_state_dict(read_checkpoint(job.state_path))
         columns: dict[str, list] = {}

@@ -18,7 +18,7 @@ import structlog
 
 from ego_cl.learners.registry import LearnerConfig
 from ego_cl.runners.config import StreamRunConfig
-from ego_cl.runners.engine.build import build_user_parts
+from ego_cl.runners.engine.build import user_parts_from
 from ego_cl.runners.engine.user import seed_everything, stream_user
 from ego_cl.runners.inputs import Inputs, load_inputs
 from ego_cl.runners.results import UserDir
@@ -65,18 +65,7 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
     with structlog.contextvars.bound_contextvars(user_id=job.user_id, role=job.role, **routes):
         loaded = load_inputs(job.cfg, job.inputs)
         seed_everything(job.cfg.run.seed)
-        parts = build_user_parts(
-            job.cfg,
-            user_id=job.user_id,
-            annotations=loaded.users[job.user_id],
-            source=loaded.source,
-            network=loaded.network,  # the learner copies it
-            pretrain_actions=loaded.pretrain_actions,
-            seen_verbs=loaded.seen_verbs,
-            seen_nouns=loaded.seen_nouns,
-            device=device,
-            learner=job.learner,
-        )
+        parts = user_parts_from(job.cfg, loaded, job.user_id, device=device, learner=job.learner)
         setup_s = round(time.perf_counter() - started, 3)
         summary = stream_user(
             parts,
