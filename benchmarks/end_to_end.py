@@ -67,7 +67,7 @@ from benchmarks.common import (
 # kind: (n_frames, side_px, crop_px) of the stream on CPU.
 INPUTS = {"tiny3d": (8, 64, 64), "x3d_xs": (4, 112, 112)}
 QUICK = {"eval_user_s": 80, "samples": {"tiny3d": 24, "x3d_xs": 8}, "repeats": 1}
-FULL = {"eval_user_s": 900, "samples": {"tiny3d": 300, "x3d_xs": 300}, "repeats": 2}
+FULL = {"eval_user_s": 1000, "samples": {"tiny3d": 300, "x3d_xs": 300}, "repeats": 2}
 REPEATS_FULL = {"x3d_xs": 1}  # 300 x3d_xs clips take minutes per side on 2 cores
 DATASET = dict(
     n_eval_users=1,
