@@ -117,7 +117,8 @@ def build_pytorchvideo_backbone(kind: str, *, fusion_kernel: int | None = None) 
     Args:
         kind: The architecture.
         fusion_kernel: SlowFast only: temporal kernel of the fast→slow fusion convolutions;
-            ``None`` = the kind's default (:data:`~ego_cl.learners.networks.builders.DEFAULT_FUSION_KERNEL`).
+            required for SlowFast (:func:`~ego_cl.learners.networks.builders.build_backbone` fills in
+            the kind's default).
     """
     if kind in _X3D_SIZES:
         if fusion_kernel is not None:
@@ -125,10 +126,9 @@ def build_pytorchvideo_backbone(kind: str, *, fusion_kernel: int | None = None) 
         clip_length, crop_px = _X3D_SIZES[kind]
         backbone: nn.Module = X3dBackbone(clip_length=clip_length, crop_px=crop_px)
     elif kind in _SLOWFAST_DEPTHS:
-        from ego_cl.learners.networks.builders import DEFAULT_FUSION_KERNEL
-
-        kernel = DEFAULT_FUSION_KERNEL[kind] if fusion_kernel is None else fusion_kernel
-        backbone = SlowFastBackbone(depth=_SLOWFAST_DEPTHS[kind], fusion_kernel=kernel)
+        if fusion_kernel is None:
+            raise ValueError(f"{kind}: fusion_kernel is required (build_backbone gives the kind's default)")
+        backbone = SlowFastBackbone(depth=_SLOWFAST_DEPTHS[kind], fusion_kernel=fusion_kernel)
     else:
         raise ValueError(f"not a pytorchvideo backbone: {kind!r}")
     return backbone, backbone.out_dim

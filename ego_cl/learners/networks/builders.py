@@ -161,6 +161,8 @@ def build_backbone(kind: str, *, fusion_kernel: int | None = None) -> tuple[nn.M
     if kind in NETWORK_KINDS:
         from ego_cl.learners.networks import backbones  # lazy: pytorchvideo + torchvision import slowly
 
+        if kind in DEFAULT_FUSION_KERNEL and fusion_kernel is None:
+            fusion_kernel = DEFAULT_FUSION_KERNEL[kind]
         return backbones.build_pytorchvideo_backbone(kind, fusion_kernel=fusion_kernel)
     raise ValueError(f"unknown network kind {kind!r}; choose one of {list(NETWORK_KINDS)}")
 
