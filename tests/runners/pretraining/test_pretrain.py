@@ -70,6 +70,14 @@ def _annotations(n: int, offset: int) -> list[ActionAnnotation]:
     return out
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _torch_threads_restored():
+    """``run.threads`` sets torch's process-wide thread count; the tests after these keep theirs."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def data() -> PretrainData:
     train, val = _annotations(18, 0), _annotations(9, 100)
@@ -81,6 +89,7 @@ def _cfg(tmp_path, *overrides: str) -> PretrainConfig:
     base = [
         f"run.out_dir={tmp_path}",
         "run.workers=0",
+        "run.threads=1",  # results depend on torch's thread count; earlier tests may have changed it
         "optim.epochs=3",
         "optim.batch_size=4",
         "optim.lr=0.05",
