@@ -37,3 +37,14 @@ def _fresh_structlog():
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """Each test ends with torch's thread count as it found it: in-process runs set the
+    process-wide count, and numeric results depend on it (a leaked count made later tests flaky)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
