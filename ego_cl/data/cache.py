@@ -14,7 +14,7 @@ import io
 from fractions import Fraction
 from pathlib import Path
 
-from ego_cl.data.codec import av
+from ego_cl.data.codec import av, scaler_threads
 from ego_cl.data.video import VideoDecodeError, output_size
 
 __all__ = ["cache_dir_for", "cached_size", "resize_video", "stored_short_side"]
@@ -98,7 +98,9 @@ def _transcode(source: object, *, short_side: int, crf: int, preset: str, gop: i
         stream.codec_context.thread_count = 1
         stream.options = {"crf": str(crf), "preset": preset, **({"g": str(gop)} if gop else {})}
         for frame in source.decode(src):  # type: ignore[attr-defined]
-            small = frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+            small = frame.reformat(
+                width=width, height=height, format="yuv420p", interpolation="AREA", **scaler_threads(1)
+            )
             small.pts, small.time_base = frame.pts - start, src.time_base
             for packet in stream.encode(small):
                 out.mux(packet)

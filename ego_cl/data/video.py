@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ego_cl.data.codec import av
+from ego_cl.data.codec import av, scaler_threads
 from ego_cl.types import InputError, Span
 
 __all__ = [
@@ -140,7 +140,8 @@ class ClipReader:
         short_side: Resize so the shorter side has this many pixels (``None`` = native size).
         thread_type: libavcodec threading: ``AUTO`` (frame + slice; right for ordinary
             one-slice-per-frame files), ``FRAME``, ``SLICE`` or ``NONE``.
-        thread_count: Decoder threads; ``0`` = libavcodec's choice. Use 1 in DataLoader workers.
+        thread_count: Decoder and scaler threads; ``0`` = libavcodec's and swscale's choice. Use
+            1 in DataLoader workers.
         max_open: Open containers kept per reader (LRU).
         interpolation: swscale interpolation used while resizing (``BILINEAR``, ``AREA``, ...).
         forward_s: Decode forward instead of seeking when the next span of an open file starts at
@@ -327,12 +328,17 @@ class ClipReader:
         first = chosen[0]
         width, height = output_size(first.width, first.height, self.short_side)
         done: dict[int, np.ndarray] = {}
+        threads = scaler_threads(self.thread_count)
         out = np.empty((len(chosen), height, width, 3), dtype=np.uint8)
         for i, frame in enumerate(chosen):
             key = id(frame)
             if key not in done:
                 done[key] = frame.to_ndarray(
-                    width=width, height=height, format="rgb24", interpolation=self.interpolation
+                    width=width,
+                    height=height,
+                    format="rgb24",
+                    interpolation=self.interpolation,
+                    **threads,
                 )
             out[i] = done[key]
         return out
