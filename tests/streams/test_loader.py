@@ -271,6 +271,24 @@ def test_contiguous_workers_with_a_partly_cached_stream():
         _check_batch(batch, samples, batch.indices.tolist())
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_batch_crosses_as_one_block_and_the_cache_keeps_its_own_copies(workers):
+    samples = _samples(9)
+    cache = ClipCache(1 << 30)
+    loader = _loader(samples, workers=workers, cache=cache)
+    batches = list(loader)
+    for batch in batches:
+        _check_batch(batch, samples, batch.indices.tolist())
+        assert batch.clips.is_contiguous()
+    assert sorted(cache.keys()) == list(range(9))
+    for i in range(9):
+        clip = cache.get(i)
+        assert clip.untyped_storage().nbytes() == clip.nbytes  # not a view pinning its whole batch
+        assert torch.equal(clip, _truth(samples, [i])[0])
+    batches[0].clips.zero_()  # the learner may change its batch in place: the cache is unaffected
+    assert torch.equal(cache.get(0), _truth(samples, [0])[0])
+
+
 # --- the cache ------------------------------------------------------------------------------------
 
 
