@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import cpu_count, headline, print_table, write_result
+from ego_cl.data.codec import scaler_threads
 from ego_cl.data.video import ClipReader, output_size, sample_times
 from ego_cl.streams.loader import StreamLoader
 from ego_cl.streams.transform import EvalTransform
@@ -158,11 +159,14 @@ def decode_once(job: tuple[str, list[Fraction], int]) -> dict[str, Any]:
         start_pts, base = stream.start_time or 0, stream.time_base
         width, height = output_size(stream.codec_context.width, stream.codec_context.height, short_side)
         next_target, previous = 0, None
+        # One scaler thread, as the loader's decode workers convert.
+        size = {"width": width, "height": height, "format": "rgb24", "interpolation": "BILINEAR"}
+        size.update(scaler_threads(1))
         for frame in container.decode(stream):
             decoded += 1
             time_s = (frame.pts - start_pts) * base
             if next_target < len(targets) and targets[next_target] < time_s and previous is not None:
-                previous.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+                previous.to_ndarray(**size)
                 converted += 1
             while next_target < len(targets) and targets[next_target] < time_s:
                 next_target += 1
@@ -170,7 +174,7 @@ def decode_once(job: tuple[str, list[Fraction], int]) -> dict[str, Any]:
                 break  # the reader stops here too: later frames are not needed
             previous = frame
         if next_target < len(targets) and previous is not None:
-            previous.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+            previous.to_ndarray(**size)
             converted += 1
     return {"decoded": decoded, "converted": converted, "seconds": time.perf_counter() - started}
 
