@@ -5,8 +5,10 @@ first evaluation user of the synthetic Ego4D-format dataset (``ego_cl.data.synth
 with ``ego_cl.data.records``), from the same H.264 files, and apply the same ``EvalTransform``;
 batches of 4 in stream order.
 
-- ``ours``: ``StreamLoader`` (map-style dataset, persistent workers, our PyAV reader that seeks,
-  decodes forward and converts only the ``n_frames`` frames it returns; 1 decoder thread per worker).
+- ``ours``: ``StreamLoader`` (map-style dataset, persistent workers, our PyAV reader that decodes
+  each frame of the stream once and converts only the ``n_frames`` frames it returns, resized to
+  the transform's short side inside swscale, as the stream runner's source does; 1 decoder thread
+  per worker).
 - ``upstream``: pytorchvideo ``LabeledVideoDataset`` over one entry per stream sample (as the
   EgoAdapt continual dataset: the video is re-opened per clip, ``decode_audio=True``), a
   ``UniformClipSampler`` in window-relative time, ``EncodedVideo`` PyAV decoding of every frame of
@@ -15,6 +17,11 @@ batches of 4 in stream order.
 Each is run at source resolution and, for ours, on the resized copy (the resized-clip cache:
 the same clips encoded at a short side of 160 px in ``--quick``, 320 px otherwise), with 0 and
 2 workers. Sources: 640x360 (``--quick``) or 1280x720.
+
+- ``bound``: the decode-once bound of the same stream on the source (``benchmarks.decode_bound``:
+  every frame of the needed videos decoded once, the used frames converted at the same size, one
+  decoder thread, in 1 or 2 processes, start-up excluded): no loader that decodes every frame it
+  needs can be faster, so ``bound / upstream`` is the ceiling of ``ours / upstream`` on this video.
 
     python -m benchmarks.loader [--quick]
 
@@ -37,6 +44,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.decode_bound import measure_bound
 from ego_cl.data.config import SyntheticConfig
 from ego_cl.data.records import load_lta_file, load_metadata
 from ego_cl.data.synthetic import plan_dataset
@@ -59,10 +67,12 @@ FULL = {"user_s": 110, "source_size": (1280, 720), "cache_size": (568, 320), "re
 class FileSource:
     """A minimal ``StreamSource`` over ``<video_dir>/<clip_uid>.mp4`` with ``ClipReader``."""
 
-    def __init__(self, video_dir: Path, annotations: Sequence[ActionAnnotation], *, thread_count: int):
+    def __init__(
+        self, video_dir: Path, annotations: Sequence[ActionAnnotation], *, thread_count: int, short_side: int
+    ):
         self.video_dir = Path(video_dir)
         self._annotations = tuple(annotations)
-        self.reader = ClipReader(thread_count=thread_count)
+        self.reader = ClipReader(short_side=short_side, thread_count=thread_count)
 
     def users(self) -> list[str]:
         return ["u1"]
@@ -109,7 +119,9 @@ def make_dataset(
 
 
 def _time_ours(video_dir, annotations, samples, transform, n_frames, workers) -> tuple[float, int]:
-    source = FileSource(video_dir, annotations, thread_count=1 if workers else 0)
+    # Decode-time resize to the transform's short side, as the runner's source (``stream.side_px``).
+    threads = 1 if workers else 0
+    source = FileSource(video_dir, annotations, thread_count=threads, short_side=transform.side_px)
     start = time.perf_counter()
     loader = StreamLoader(source, samples, transform, n_frames=n_frames, workers=workers, cache_bytes=0)
     n = sum(len(batch) for batch in loader)
@@ -257,6 +269,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"  {pipeline:8s} {size:6s} workers={workers}: {n / statistics.median(times):7.2f} clips/s",
                 flush=True,
+            )
+        for workers in (0, 2):  # the decode-once bound: the most any loader of this stream can reach
+            times = [
+                len(samples)
+                / measure_bound(root / "source", samples, args.frames, args.side, max(1, workers))[
+                    "steady_clips_per_s"
+                ]
+                for _ in range(repeats)
+            ]
+            runs[f"bound/source/w{workers}"] = {
+                "pipeline": "bound",
+                "video": "source",
+                "workers": workers,
+                **_summary(times, len(samples)),
+            }
+            print(
+                f"  bound    source workers={workers}: {len(samples) / statistics.median(times):7.2f} clips/s"
             )
 
     base = {w: runs[f"upstream/source/w{w}"]["clips_per_s"]["median"] for w in (0, 2)}
