@@ -76,6 +76,12 @@ def versions() -> dict[str, str]:
     return out
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished (waited-for) children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def stats(values: Sequence[float]) -> dict[str, Any]:
     """``{"min", "median", "max", "raw"}`` of repeated measurements."""
     values = [float(v) for v in values]

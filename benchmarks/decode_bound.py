@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ import av
 import numpy as np
 import torch
 
-from benchmarks.common import cpu_count, headline, print_table, write_result
+from benchmarks.common import cpu_count, cpu_seconds, headline, print_table, write_result
 from ego_cl.data.codec import scaler_threads
 from ego_cl.data.video import ClipReader, output_size, sample_times
 from ego_cl.streams.loader import StreamLoader
@@ -137,12 +136,6 @@ class DirSource:
 
     def read_clip(self, clip_uid: str, span: Span, n_frames: int) -> torch.Tensor:
         return torch.from_numpy(self.reader.read(self.video_dir / f"{clip_uid}.mp4", span, n_frames))
-
-
-def cpu_seconds() -> float:
-    """User + system CPU seconds of this process and of its finished (waited-for) children."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 # --- (a) the bound ---------------------------------------------------------------------------------

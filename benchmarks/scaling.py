@@ -32,6 +32,7 @@ from pathlib import Path
 
 from benchmarks.common import (
     cpu_count,
+    cpu_seconds,
     headline,
     print_table,
     random_checkpoint,
@@ -68,23 +69,27 @@ def _overrides(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag:
     ]
 
 
-def run(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str) -> tuple[float, dict, dict]:
-    """Wall seconds of one run, its per-user streaming seconds and per-user clip counts."""
+def run(
+    root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str
+) -> tuple[float, dict, dict, float]:
+    """Wall seconds of one run, its per-user streaming seconds and per-user clip counts, and the
+    CPU seconds it used (this process and its pool workers, which have exited by the end)."""
     from ego_cl.runners.config import StreamRunConfig, load_config
     from ego_cl.runners.stream import run_stream
 
     overrides = _overrides(root, checkpoint, out, n, slots, tag)
     cfg = load_config(StreamRunConfig, overrides=overrides)
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     summary = run_stream(cfg, overrides)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     if summary["failed"] or summary["n_done"] != N_USERS:
         raise RuntimeError(f"scaling run failed: {summary['failed']} (see {summary['run_dir']})")
     docs = {
         u: json.loads((Path(summary["run_dir"]) / "users" / u / "summary.json").read_text())
         for u in summary["users"]
     }
-    return wall, {u: d["seconds"] for u, d in docs.items()}, {u: d.get("n_samples") for u, d in docs.items()}
+    seconds = {u: d["seconds"] for u, d in docs.items()}
+    return wall, seconds, {u: d.get("n_samples") for u, d in docs.items()}, cpu
 
 
 def _start_up(walls: dict[int, list[float]], user_seconds: dict[int, list[dict]]) -> tuple[float, float]:
@@ -105,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     walls: dict[int, list[float]] = {1: [], 2: []}
     user_seconds: dict[int, list[dict]] = {1: [], 2: []}
     user_clips: dict[int, list[dict]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="ego_cl_bench_scaling_") as tmp:
         home = Path(tmp)
         started = time.perf_counter()
@@ -127,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(repeats):
             for slots in (1, 2):
                 tag = f"s{slots}-{r}"
-                wall, users, clips = run(root, checkpoint, home / "runs", setting["samples"], slots, tag)
+                wall, users, clips, cpu = run(root, checkpoint, home / "runs", setting["samples"], slots, tag)
                 walls[slots].append(wall)
+                cpus[slots].append(cpu)
                 user_seconds[slots].append(users)
                 user_clips[slots].append(clips)
                 print(f"  repeat {r}, {slots} slot(s): {wall:.1f} s", flush=True)
@@ -157,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{start_s / two:.0%} of 2 slots; speed-up without it {stream_speedup:.2f}x"
     )
     clips = statistics.median(n for run in user_clips[1] for n in run.values())
+    # What one slot leaves idle bounds what a second slot can add: U cores busy on average with one
+    # slot means at most cores / U with two (the same CPU work spread over all the cores).
+    used = {s: statistics.median(c / w for c, w in zip(cpus[s], walls[s], strict=True)) for s in (1, 2)}
+    ceiling = cpu_count() / used[1]
+    print(
+        f"cores busy: {used[1]:.2f} with 1 slot, {used[2]:.2f} with 2; ceiling of the speed-up {ceiling:.2f}x"
+    )
     summary = {
         "rows": [
             headline(
@@ -166,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                 speedup >= 1.8,
                 f"{one:.1f} s vs {two:.1f} s; decode-heavy ({width}x{height} GOP {GOP}, in-slot decode), "
                 f"{clips:.0f} clips per user (median); start-up {start_s:.1f} s "
-                f"({start_s / one:.0%} of 1 slot, {start_s / two:.0%} of 2 slots)",
+                f"({start_s / one:.0%} of 1 slot, {start_s / two:.0%} of 2 slots); cores busy "
+                f"{used[1]:.2f} with 1 slot, {used[2]:.2f} with 2: ceiling {cpu_count()}/{used[1]:.2f} = "
+                f"{ceiling:.2f}x",
             ),
             headline(
                 "scaling: 4 users, (wall - start-up) 1 slot / 2 slots",
@@ -196,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         "speedup": speedup,
         "start_up_seconds": start_s,
         "speedup_without_start_up": stream_speedup,
+        "cpu_seconds": {str(s): stats(cpus[s]) for s in (1, 2)},
+        "cores_busy": {str(s): used[s] for s in (1, 2)},
+        "speedup_ceiling": ceiling,
     }
     write_result("scaling", params=params, results=results, summary=summary)
     return 0
