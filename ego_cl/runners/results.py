@@ -300,6 +300,11 @@ class UserDir:
             os.replace(current, previous)
         os.replace(upcoming, current)
 
+    @property
+    def has_checkpoint(self) -> bool:
+        """Whether a checkpoint file exists (readable or not: :meth:`load_checkpoint` decides)."""
+        return any(path.exists() for path in self._checkpoints())
+
     def load_checkpoint(self) -> dict[str, Any] | None:
         """The last good checkpoint (``weights_only`` load), or ``None`` when there is none.
 

@@ -19,19 +19,17 @@ is not decoded again. Only deterministic transforms (``transform.deterministic``
 
 from __future__ import annotations
 
-import functools
-import gc
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 
 import structlog
 import torch
-from torch.utils.data import DataLoader
 
 from ego_cl.protocols import StreamSource
 from ego_cl.streams.cache import ClipCache
 from ego_cl.streams.sampling import padded_read
+from ego_cl.streams.workers import Collated, Request, RequestPlan, data_loader, start_pass, worker_order
 from ego_cl.types import Batch, StreamSample, Target
 
 __all__ = ["ClipDataset", "StreamLoader", "worker_order"]
@@ -39,8 +37,6 @@ __all__ = ["ClipDataset", "StreamLoader", "worker_order"]
 log = structlog.get_logger(__name__)
 
 ClipTransform = Callable[[torch.Tensor], torch.Tensor]
-Request = tuple[int, bool]
-"""``(stream index, decode?)``: ``False`` means the calling process already holds the clip."""
 
 
 class ClipDataset:
@@ -98,117 +94,26 @@ class ClipDataset:
         return index, self.load(index) if decode else None
 
 
-Collated = tuple[list[int], torch.Tensor | None]
-"""A request's stream indices, in order, and its decoded clips stacked (``None``: none decoded)."""
+class _Pass(Iterator[Batch]):
+    """One stream pass: its DataLoader pass begins on the first ``next`` or on :meth:`begin`."""
 
+    def __init__(
+        self,
+        begin: Callable[[], Iterator[Collated]],
+        ordered: Callable[[Iterator[Collated]], Iterator[Batch]],
+    ):
+        self._begin, self._ordered = begin, ordered
+        self._batches: Iterator[Batch] | None = None
 
-def _stack_decoded(items: list[tuple[int, torch.Tensor | None]]) -> Collated:
-    """Collate in the worker: one stacked tensor per request, so a batch crosses to the calling
-    process as one shared-memory block (one handle to pass, not one per clip)."""
-    decoded = [clip for _, clip in items if clip is not None]
-    return [i for i, _ in items], torch.stack(decoded) if decoded else None
+    def begin(self) -> None:
+        """Start the DataLoader pass now (workers forked, the first requests sent)."""
+        if self._batches is None:
+            self._batches = self._ordered(self._begin())
 
-
-def _init_worker(worker_id: int, extra: Callable[[int], None] | None = None) -> None:
-    """Worker init: one torch thread per decode worker, and never collect inherited objects;
-    then the caller's ``worker_init`` (``extra``), if any.
-
-    A forked worker inherits the parent's objects, including decoder contexts whose threads did
-    not survive the fork; finalising one of those in the child crashes it. Freezing the inherited
-    heap keeps the cyclic GC away from them (objects the worker creates are collected as usual).
-    """
-    torch.set_num_threads(1)
-    gc.freeze()
-    if extra is not None:
-        extra(worker_id)
-
-
-def _start(loader: DataLoader, started: set[int]) -> Iterator:
-    """``iter(loader)``; a loader's workers are first forked with the parent's heap frozen.
-
-    Unreachable decoder objects (e.g. of an earlier in-process pass) are copied into forked
-    workers; finalised there, where their threads do not exist, they crash the worker. Frozen
-    objects are never examined by a worker's cyclic GC (its ``_init_worker`` freezes again before
-    any of its own code runs), and freezing costs nothing where a full collection of a process
-    with torch loaded took ~0.14 s of every user's first batch.
-    """
-    if not loader.num_workers or id(loader) in started:
-        return iter(loader)
-    started.add(id(loader))
-    gc.freeze()
-    try:
-        return iter(loader)
-    finally:
-        gc.unfreeze()
-
-
-class _RequestPlan:
-    """Batch sampler whose batches are replaced before each pass (runs in the calling process)."""
-
-    def __init__(self) -> None:
-        self.batches: Iterable[list[Request]] = ()
-
-    def __iter__(self) -> Iterator[list[Request]]:
-        return iter(self.batches)
-
-
-def worker_order(n_batches: int, workers: int, run_batches: int) -> list[int | None]:
-    """Send order of batch positions ``0..n_batches-1`` giving each worker consecutive runs.
-
-    Round-robin dispatch sends request ``k`` to worker ``k % workers``. Positions are grouped in
-    rounds of ``workers`` runs of ``run_batches`` (the last round split evenly between the
-    workers); the runs of a round are interleaved so that worker ``w`` gets the ``w``-th run.
-    ``None`` marks an empty request that keeps the dispatch aligned at the end of a short round.
-
-    Example:
-        >>> worker_order(7, 2, 2)
-        [0, 2, 1, 3, 4, 6, 5]
-        >>> worker_order(5, 2, 4)
-        [0, 3, 1, 4, 2]
-        >>> worker_order(3, 2, 4)
-        [0, 2, 1]
-    """
-    if workers <= 1 or run_batches <= 1:
-        return list(range(n_batches))
-    order: list[int | None] = []
-    start = 0
-    while start < n_batches:
-        run = min(run_batches, -(-(n_batches - start) // workers))
-        for j in range(run):
-            for w in range(workers):
-                position = start + w * run + j
-                order.append(position if position < min(n_batches, start + (w + 1) * run) else None)
-        start += workers * run
-    while order and order[-1] is None:
-        order.pop()
-    return order
-
-
-def _data_loader(
-    dataset: ClipDataset,
-    plan: _RequestPlan,
-    workers: int,
-    prefetch_batches: int,
-    pin_memory: bool,
-    context,
-    worker_init: Callable[[int], None] | None = None,
-) -> DataLoader:
-    kwargs = {}
-    if workers > 0:
-        kwargs = {
-            "persistent_workers": True,
-            "prefetch_factor": max(1, -(-prefetch_batches // workers)),
-            "worker_init_fn": functools.partial(_init_worker, extra=worker_init),
-            "multiprocessing_context": context,
-        }
-    return DataLoader(
-        dataset,
-        batch_sampler=plan,
-        num_workers=workers,
-        collate_fn=_stack_decoded,
-        pin_memory=pin_memory,
-        **kwargs,
-    )
+    def __next__(self) -> Batch:
+        self.begin()
+        assert self._batches is not None
+        return next(self._batches)
 
 
 class StreamLoader:
@@ -280,15 +185,16 @@ class StreamLoader:
         # forked worker never shares an open container with this process.
         local_source = pickle.loads(pickle.dumps(source)) if workers or fetch_workers else source
         self._local = ClipDataset(local_source, self.samples, transform, n_frames=n_frames, clip_s=clip_s)
-        self._stream_plan, self._fetch_plan = _RequestPlan(), _RequestPlan()
+        self._stream_plan, self._fetch_plan = RequestPlan(), RequestPlan()
         self._started: set[int] = set()
+        self._early: tuple[int, Iterator[Batch]] | None = None
         context = multiprocessing_context
         stream_dataset = dataset if workers else self._local
-        self._stream = _data_loader(
+        self._stream = data_loader(
             stream_dataset, self._stream_plan, workers, prefetch_batches, pin_memory, context, worker_init
         )
         self._fetch = (
-            _data_loader(
+            data_loader(
                 dataset, self._fetch_plan, fetch_workers, prefetch_batches, pin_memory, context, worker_init
             )
             if fetch_workers
@@ -320,18 +226,37 @@ class StreamLoader:
             self.cache.put(index, clip.clone() if clip.untyped_storage().nbytes() > clip.nbytes else clip)
 
     def batches(self, start: int = 0) -> Iterator[Batch]:
-        """Batches from batch position ``start`` (``0..n_batches``) to the end, in stream order."""
+        """Batches from batch position ``start`` (``0..n_batches``) to the end, in stream order.
+
+        Continues the pass :meth:`prefetch` began at the same ``start``; otherwise abandons it.
+        """
         if not 0 <= start <= self.n_batches:
             raise ValueError(f"start batch {start} outside 0..{self.n_batches}")
+        early, self._early = self._early, None
+        if early is not None and early[0] == start:
+            return early[1]
         n, size = len(self.samples), self.batch_size
         plan = [list(range(b * size, min(n, (b + 1) * size))) for b in range(start, self.n_batches)]
         if not self.with_video:
             return (self._make_batch(indices, None) for indices in plan)
         return self._decoded_batches(plan)
 
+    def prefetch(self, start: int = 0) -> None:
+        """Begin the pass from batch ``start`` now: decode workers forked and decoding the first
+        ``prefetch_batches`` while the caller does other work (e.g. builds its learner); the next
+        :meth:`batches` call with the same ``start`` continues it.
+
+        Creating the pass draws a worker seed from the global torch RNG (as any DataLoader pass
+        does); callers that need that RNG untouched wrap this in ``torch.random.fork_rng``.
+        """
+        passed = self.batches(start)
+        if isinstance(passed, _Pass):
+            passed.begin()
+        self._early = (start, passed)
+
     def _decoded_batches(self, plan: list[list[int]]) -> Iterator[Batch]:
         if not plan:
-            return
+            return iter(())
         held: dict[int, torch.Tensor] = {}
         order = worker_order(len(plan), self.workers, self.run_batches)
 
@@ -345,16 +270,22 @@ class StreamLoader:
                     batch.append((i, hit is None))
                 yield batch
 
-        self._stream_plan.batches = requests()
-        ready: dict[int, Collated] = {}
-        wanted = 0
-        for sent, collated in enumerate(_start(self._stream, self._started)):
-            if order[sent] is None:
-                continue
-            ready[order[sent]] = collated
-            while wanted in ready:
-                yield self._assemble(*ready.pop(wanted), held)
-                wanted += 1
+        def begin() -> Iterator[Collated]:
+            self._stream_plan.batches = requests()
+            return start_pass(self._stream, self._started)
+
+        def ordered(results: Iterator[Collated]) -> Iterator[Batch]:
+            ready: dict[int, Collated] = {}
+            wanted = 0
+            for sent, collated in enumerate(results):
+                if order[sent] is None:
+                    continue
+                ready[order[sent]] = collated
+                while wanted in ready:
+                    yield self._assemble(*ready.pop(wanted), held)
+                    wanted += 1
+
+        return _Pass(begin, ordered)
 
     def _assemble(
         self, indices: list[int], decoded: torch.Tensor | None, held: dict[int, torch.Tensor]
@@ -403,6 +334,6 @@ class StreamLoader:
                 yield i, self._local.load(i)
             return
         self._fetch_plan.batches = [[(i, True)] for i in indices]
-        for (i,), decoded in _start(self._fetch, self._started):
+        for (i,), decoded in start_pass(self._fetch, self._started):
             assert decoded is not None
             yield i, decoded[0]

@@ -165,3 +165,13 @@ def test_lock_refuses_a_second_live_writer_naming_its_pid(tmp_path):
     with udir.writing(wait_s=5):  # the kernel released the dead holder's lock
         assert not (udir.path / ".state.pt.tmp-99999").exists()  # its leftovers are cleaned
         assert re.fullmatch(r"\d+\n", (udir.path / ".lock").read_text())
+
+
+def test_has_checkpoint_sees_any_of_the_three_files(tmp_path):
+    udir = UserDir(tmp_path / "u")
+    assert not udir.has_checkpoint  # a fresh user: its stream is decoded while its learner builds
+    _save(udir, 3)
+    assert udir.has_checkpoint
+    folder = udir.path / "checkpoint"
+    (folder / "state.pt").rename(folder / "state.prev.pt")
+    assert udir.has_checkpoint  # even a lone older file: the run resumes from it, not from batch 0

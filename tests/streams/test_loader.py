@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import time
 from fractions import Fraction
 
 import pytest
@@ -287,6 +289,46 @@ def test_a_batch_crosses_as_one_block_and_the_cache_keeps_its_own_copies(workers
         assert torch.equal(clip, _truth(samples, [i])[0])
     batches[0].clips.zero_()  # the learner may change its batch in place: the cache is unaffected
     assert torch.equal(cache.get(0), _truth(samples, [0])[0])
+
+
+class _MarkingSource(FakeSource):
+    """Writes ``<marks>/<pid>-<clip>-<start>`` as it reads (visible across processes)."""
+
+    def __init__(self, marks):
+        super().__init__()
+        self.marks = marks
+
+    def read_clip(self, clip_uid, span, n_frames):
+        (self.marks / f"{os.getpid()}-{clip_uid}-{float(span.start_s)}").touch()
+        return super().read_clip(clip_uid, span, n_frames)
+
+
+def test_prefetch_decodes_before_the_pass_is_iterated_and_the_pass_continues_it(tmp_path):
+    samples = _samples(10)
+    loader = _loader(samples, _MarkingSource(tmp_path), workers=1, cache_bytes=0)
+    loader.prefetch(0)
+    deadline = time.monotonic() + 30
+    while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert any(tmp_path.iterdir()), "nothing was decoded before the pass was iterated"
+    assert all(not name.name.startswith(f"{os.getpid()}-") for name in tmp_path.iterdir())  # in the worker
+    batches = list(loader.batches(0))
+    assert [b.indices.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    for batch in batches:
+        _check_batch(batch, samples, batch.indices.tolist())
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_pass_from_another_start_abandons_the_prefetched_one(workers):
+    samples = _samples(10)
+    loader = _loader(samples, workers=workers, cache_bytes=0)
+    loader.prefetch(0)
+    resumed = list(loader.batches(2))
+    assert [b.indices.tolist() for b in resumed] == [[6, 7, 8], [9]]
+    _check_batch(resumed[0], samples, [6, 7, 8])
+    loader.prefetch(1)
+    assert [b.indices.tolist() for b in loader.batches(1)] == [[3, 4, 5], [6, 7, 8], [9]]
+    assert [b.indices.tolist() for b in loader.batches(3)] == [[9]]  # the prefetched pass is used once
 
 
 # --- the cache ------------------------------------------------------------------------------------

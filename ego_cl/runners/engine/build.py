@@ -123,11 +123,20 @@ def build_user_parts(
     seen_nouns: frozenset[int],
     device: str = "cpu",
     learner: LearnerConfig | None = None,
+    prefetch: bool = False,
 ) -> UserParts:
     """Everything one user's stream run needs (``learner`` overrides ``cfg.learner``, e.g.
-    :class:`~ego_cl.learners.frozen.FrozenConfig` for the baseline)."""
+    :class:`~ego_cl.learners.frozen.FrozenConfig` for the baseline).
+
+    ``prefetch``: begin decoding the stream from its first batch before the learner is built
+    (a fresh user: the decode worker's start and first batches overlap the learner's setup).
+    The global torch RNG is left as it was.
+    """
     stream = build_stream(cfg.stream, annotations, user_id=user_id, pretrain_actions=pretrain_actions)
     loader = build_loader(cfg.stream, source, stream, device=device)
+    if prefetch:
+        with torch.random.fork_rng(devices=[]):
+            loader.prefetch(0)
 
     def fetch(indices: Sequence[int]) -> Batch:
         return _to_device(loader.fetch(indices), device)
@@ -180,6 +189,7 @@ def user_parts_from(
     *,
     device: str = "cpu",
     learner: LearnerConfig | None = None,
+    prefetch: bool = False,
 ) -> UserParts:
     """:func:`build_user_parts` for one user of a run's loaded inputs (the learner copies the
     network, so ``loaded`` is left as it was)."""
@@ -194,6 +204,7 @@ def user_parts_from(
         seen_nouns=loaded.seen_nouns,
         device=device,
         learner=learner,
+        prefetch=prefetch,
     )
 
 

@@ -65,7 +65,10 @@ def run_user_job(job: UserJob, device: str, report: Callable[[int, int], None]) 
     with structlog.contextvars.bound_contextvars(user_id=job.user_id, role=job.role, **routes):
         loaded = load_inputs(job.cfg, job.inputs)
         seed_everything(job.cfg.run.seed)
-        parts = user_parts_from(job.cfg, loaded, job.user_id, device=device, learner=job.learner)
+        fresh = not udir.has_checkpoint  # its stream starts at batch 0: decode it while the learner builds
+        parts = user_parts_from(
+            job.cfg, loaded, job.user_id, device=device, learner=job.learner, prefetch=fresh
+        )
         setup_s = round(time.perf_counter() - started, 3)
         summary = stream_user(
             parts,
