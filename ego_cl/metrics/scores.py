@@ -11,14 +11,15 @@ the whole label set: top-k is correct when any of the sample's labels is among t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 import numpy as np
 import pyarrow as pa
 
-from ego_cl.metrics.prediction_log import prediction_log_columns, prediction_log_table
+from ego_cl.metrics.prediction_log import prediction_log_columns
 from ego_cl.types import Batch, Prediction
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Mode",
     "SampleScores",
     "action_key",
+    "column_scores",
     "sample_scores",
     "split_action_key",
     "step_scores",
@@ -132,8 +134,34 @@ def sample_scores(table: pa.Table) -> SampleScores:
     Returns:
         :class:`SampleScores` in the table's row order.
     """
-    verbs, label_offsets = _list_column(table, "verb_labels")
-    nouns, noun_offsets = _list_column(table, "noun_labels")
+    return _decode(lambda name: _list_column(table, name), lambda name: table.column(name).to_numpy())
+
+
+def column_scores(columns: Mapping[str, Sequence[Any]]) -> SampleScores:
+    """:func:`sample_scores` of the plain columns ``prediction_log_columns`` returns, without the
+    round trip through Arrow (the online path: one step's rows, already of the log's types).
+
+    Args:
+        columns: Every column of :data:`~ego_cl.metrics.prediction_log.LOG_COLUMNS`: Python ints,
+            floats and lists of ints, as ``prediction_log_columns`` makes them.
+    """
+    return _decode(lambda name: _ragged(columns[name]), lambda name: np.asarray(columns[name]))
+
+
+def _ragged(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened values and ``int64[N+1]`` offsets of a list of int lists."""
+    offsets = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(np.fromiter((len(r) for r in rows), np.int64, len(rows)), out=offsets[1:])
+    values = np.fromiter(itertools.chain.from_iterable(rows), np.int64, int(offsets[-1]))
+    return values, offsets
+
+
+def _decode(
+    lists: Callable[[str], tuple[np.ndarray, np.ndarray]], flat: Callable[[str], np.ndarray]
+) -> SampleScores:
+    """:class:`SampleScores` from a log's list columns (values, offsets) and flat columns."""
+    verbs, label_offsets = lists("verb_labels")
+    nouns, noun_offsets = lists("noun_labels")
     n = len(label_offsets) - 1
     if not np.array_equal(label_offsets, noun_offsets):
         raise ValueError("verb_labels and noun_labels must have the same length in every row")
@@ -141,7 +169,7 @@ def sample_scores(table: pa.Table) -> SampleScores:
         raise ValueError("every prediction-log row needs at least one label")
     label_row = np.repeat(np.arange(n), np.diff(label_offsets))
     tops = {
-        name: _padded(*_list_column(table, name))
+        name: _padded(*lists(name))
         for name in ("verb_topk", "noun_topk", "action_topk_verb", "action_topk_noun")
     }
     hit_rank = {
@@ -155,14 +183,12 @@ def sample_scores(table: pa.Table) -> SampleScores:
     }
     first = label_offsets[:-1]
     primary = {"verb": verbs[first], "noun": nouns[first], "action": action_key(verbs[first], nouns[first])}
-    loss = {m: table.column(f"{m}_loss").to_numpy().astype(np.float64, copy=False) for m in MODES}
-    column = table.column
     return SampleScores(
-        step=column("step").to_numpy().astype(np.int64, copy=False),
-        index=column("index").to_numpy().astype(np.int64, copy=False),
+        step=flat("step").astype(np.int64, copy=False),
+        index=flat("index").astype(np.int64, copy=False),
         primary=primary,
         hit_rank=hit_rank,
-        loss=loss,
+        loss={m: flat(f"{m}_loss").astype(np.float64, copy=False) for m in MODES},
     )
 
 
@@ -174,5 +200,4 @@ def step_scores(prediction: Prediction, batch: Batch, *, k: int = 1) -> SampleSc
         batch: The labelled batch (``batch.target`` must be set).
         k: How many ranks to keep (the largest top-k any caller needs).
     """
-    columns = prediction_log_columns(prediction, batch.labelled(), step=0, k=k)
-    return sample_scores(prediction_log_table(columns))
+    return column_scores(prediction_log_columns(prediction, batch.labelled(), step=0, k=k))
