@@ -31,7 +31,7 @@ from typing import Any
 
 from ego_cl.types import Span
 
-__all__ = ["FRAME_FIELDS", "FRAME_RATE", "action_span", "float_seconds"]
+__all__ = ["FRAME_FIELDS", "FRAME_RATE", "action_span", "float_seconds", "frame_seconds"]
 
 FRAME_RATE = 30
 """Frame rate of the Ego4D clip files the frame fields count in."""
@@ -62,6 +62,17 @@ def float_seconds(value: int | float) -> Fraction:
     if not (dot and whole.isdigit() and decimals.isdigit()):  # sign, exponent, inf, nan
         return Fraction(text)
     return Fraction(int(whole + decimals), 10 ** len(decimals))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def frame_seconds(frame: int) -> Fraction:
+    """The time of a frame position at :data:`FRAME_RATE` (cached: windows share their frames).
+
+    Example:
+        >>> frame_seconds(45)
+        Fraction(3, 2)
+    """
+    return Fraction(frame, FRAME_RATE)
 
 
 def _absent(value: Any) -> bool:
@@ -114,4 +125,4 @@ def action_span(entry: Mapping[str, Any], start_s: Fraction, end_s: Fraction) ->
         frames.append(frame)
     if frames[1] <= frames[0]:
         return fallback, f"field 'action_clip_end_frame': {frames[1]} is not after start frame {frames[0]}"
-    return Span(Fraction(frames[0], FRAME_RATE), Fraction(frames[1], FRAME_RATE)), None
+    return Span(frame_seconds(frames[0]), frame_seconds(frames[1])), None

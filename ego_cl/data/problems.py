@@ -13,7 +13,7 @@ from typing import Any
 
 from ego_cl.types import InputError
 
-__all__ = ["MAX_REPORTED", "AnnotationError", "Problems", "read_json", "record_label"]
+__all__ = ["MAX_REPORTED", "AnnotationError", "Problems", "RecordLabel", "read_json", "record_label"]
 
 MAX_REPORTED = 20
 """How many problems an :class:`AnnotationError` lists before it only counts."""
@@ -81,6 +81,23 @@ def record_label(key: str, index: int, entry: Any) -> str:
         if ids:
             label += f" ({', '.join(ids)})"
     return label
+
+
+class RecordLabel:
+    """A record's :func:`record_label`, built only when a message needs it (most records have none).
+
+    Example:
+        >>> str(RecordLabel("clips", 4, {"clip_uid": "c1"}))
+        'clips[4] (clip_uid=c1)'
+    """
+
+    __slots__ = ("entry", "index", "key")
+
+    def __init__(self, key: str, index: int, entry: Any):
+        self.key, self.index, self.entry = key, index, entry
+
+    def __str__(self) -> str:
+        return record_label(self.key, self.index, self.entry)
 
 
 def _short(value: Any, n: int = 60) -> str:

@@ -21,6 +21,7 @@ Action windows come from the frame fields where those are consistent with the se
 from the float seconds (the rule and its fallback: :mod:`ego_cl.data.frames`); the floats as
 written are kept on the annotation (``span_sec``) for ``stream.upstream_float_boundaries``.
 Records whose frame fields were given but not usable are counted in one warning per file.
+The common case is checked and built in one pass (:mod:`ego_cl.data.fast_entry`, same result).
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from typing import Any
 import attrs
 import structlog
 
+from ego_cl.data.fast_entry import plain_annotation
 from ego_cl.data.frames import action_span, float_seconds
 from ego_cl.data.gc_pause import gc_paused
-from ego_cl.data.problems import Problems, is_nan, read_json, record_label
+from ego_cl.data.problems import Problems, RecordLabel, is_nan, read_json, record_label
 from ego_cl.data.taxonomy import Taxonomy
 from ego_cl.types import ActionAnnotation, UserId
 
@@ -223,13 +225,17 @@ def parse_entries(
     out: list[ActionAnnotation] = []
     seen: dict[tuple[str, int], int] = {}
     notes: list[str] = []
+    n_verbs, n_nouns = (math.inf, math.inf) if taxonomy is None else (taxonomy.n_verbs, taxonomy.n_nouns)
     for index, entry in enumerate(entries):
-        where = _Label(key, index, entry)
-        annotation = _parse_entry(entry, where, problems, taxonomy, metadata, notes)
-        if annotation is None:
-            continue
+        annotation = plain_annotation(entry, n_verbs, n_nouns, metadata, SPAN_TOLERANCE_S)
+        if annotation is None:  # not the plain case: the full rules, which name any problem
+            where = RecordLabel(key, index, entry)
+            annotation = _parse_entry(entry, where, problems, taxonomy, metadata, notes)
+            if annotation is None:
+                continue
         ident = (annotation.clip_uid, annotation.action_idx)
         if ident in seen:
+            where = RecordLabel(key, index, entry)
             problems.add(where, "action_idx", f"duplicate (clip_uid, action_idx) of {key}[{seen[ident]}]")
             continue
         seen[ident] = index
@@ -243,18 +249,6 @@ def parse_entries(
             rule="these windows come from the float seconds (ego_cl.data.frames)",
         )
     return out
-
-
-class _Label:
-    """A record's :func:`record_label`, built only when a message needs it (most records have none)."""
-
-    __slots__ = ("entry", "index", "key")
-
-    def __init__(self, key: str, index: int, entry: Any):
-        self.key, self.index, self.entry = key, index, entry
-
-    def __str__(self) -> str:
-        return record_label(self.key, self.index, self.entry)
 
 
 def _parse_entry(
@@ -343,7 +337,8 @@ def _owner(
     entry: dict[str, Any], where: str, problems: Problems, metadata: Mapping[str, VideoMeta] | None
 ) -> tuple[UserId | None, str, tuple[str, ...]]:
     if metadata is not None:
-        meta = metadata.get(entry.get("video_uid"))  # type: ignore[arg-type]
+        uid = entry.get("video_uid")  # not a string: already a problem (and maybe unhashable)
+        meta = metadata.get(uid) if isinstance(uid, str) else None
         if meta is None:
             return None, "", ()
         return meta.user_id, meta.origin_video_id, meta.scenarios
