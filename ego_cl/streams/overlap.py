@@ -207,6 +207,14 @@ def first_action_per_clip(
     return _fifo(segments, min_remainder_s, per_clip=True, float_arithmetic=float_arithmetic)
 
 
+_ZERO = Fraction(0)
+
+
+def _remainder(end: Fraction, last: Fraction, float_arithmetic: bool) -> Fraction:
+    """What is left of a window ending at ``end`` after ``last``, as the FIFO rule computes it."""
+    return Fraction(float(end) - float(last)) if float_arithmetic else end - last
+
+
 def _fifo(
     segments: Sequence[Segment], min_remainder_s: Fraction, *, per_clip: bool, float_arithmetic: bool
 ) -> OverlapResult:
@@ -218,13 +226,13 @@ def _fifo(
         if not per_clip and seg.clip_uid != previous_clip:
             t_last.clear()
         previous_clip = seg.clip_uid
-        last = t_last.get(seg.clip_uid, Fraction(0))
+        last = t_last.get(seg.clip_uid, _ZERO)
         start, end = seg.span.start_s, seg.span.end_s
-        remainder = Fraction(float(end) - float(last)) if float_arithmetic else end - last
-        if start >= last:
+        # start >= last on the integers (Fractions, positive denominators): Fraction.__ge__ is slow
+        if start.numerator * last.denominator >= last.numerator * start.denominator:
             kept.append(seg)
             n_kept += 1
-        elif end <= last or remainder < min_remainder_s:
+        elif end <= last or _remainder(end, last, float_arithmetic) < min_remainder_s:
             n_dropped += 1
             continue
         else:

@@ -23,6 +23,7 @@ start on a tick grid inside the window; the draw depends only on ``(seed, window
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterator
@@ -51,6 +52,12 @@ def _to_fraction(value: object) -> Fraction:
     if isinstance(value, int | str) and not isinstance(value, bool):
         return Fraction(value)
     raise TypeError(f"expected exact seconds (Fraction, int or 'a/b' str), got {value!r}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _seconds(ticks: int, den: int) -> Fraction:
+    """``Fraction(ticks, den)``, cached: a user's clips share their times (clip grid, window ends)."""
+    return Fraction(ticks, den)
 
 
 def _positive(instance: object, attribute: attrs.Attribute, value: Fraction) -> None:
@@ -106,17 +113,22 @@ class UniformClipSampler:
 
     def spans(self, window: Span) -> Iterator[Span]:
         """Clip spans of ``window``, sorted by start (see the module docstring for the rule)."""
-        start, length = window.start_s, window.duration_s
-        if length < self.clip_s:
+        # exact, in integer counts of 1/den s: the k-th clip starts at start + k * step (the
+        # Fraction of an integer ratio is the same normalised number the Fraction sums give)
+        start, end, clip_s, step_s = window.start_s, window.end_s, self.clip_s, self.step_s
+        den = math.lcm(start.denominator, end.denominator, clip_s.denominator, step_s.denominator)
+        first, last = start.numerator * (den // start.denominator), end.numerator * (den // end.denominator)
+        clip = clip_s.numerator * (den // clip_s.denominator)
+        if last - first < clip:
             if self.short_window == "extend":
-                yield Span(start, start + self.clip_s)
+                yield Span(start, start + clip_s)
             elif self.short_window == "pad":
                 yield window
             return
-        clip_s, step_s = self.clip_s, self.step_s
-        for _ in range(uniform_clip_count(length, clip_s, step_s)):  # exact sums: start + k * step
-            yield Span(start, start + clip_s)
-            start += step_s
+        step = step_s.numerator * (den // step_s.denominator)
+        n_clips = (last - first - clip) // step + 1
+        for tick in range(first, first + n_clips * step, step):
+            yield Span(_seconds(tick, den), _seconds(tick + clip, den))
 
 
 @attrs.frozen(kw_only=True)
