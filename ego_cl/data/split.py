@@ -209,26 +209,46 @@ def _document(
 ) -> dict[str, Any]:
     doc_users = {u: by_user.get(u, []) for u in users}
     flat = [row for u in users for row in doc_users[u]]
-    action_sets = {"user_agnostic": _action_sets(flat)}
-    action_sets.update({u: _action_sets(doc_users[u]) for u in users})
+    columns = {u: _label_columns(doc_users[u]) for u in doc_users}
+    # the flat list's columns are the users' columns one after the other
+    every = {kind: ([], []) for kind in _KINDS}
+    for u in users:
+        for kind, (keys, names) in columns[u].items():
+            every[kind][0].extend(keys)
+            every[kind][1].extend(names)
+    action_sets = {"user_agnostic": _action_sets(every)}
+    action_sets.update({u: _action_sets(columns[u]) for u in users})
     return {"users": doc_users, "split": split, "clips": flat, "user_action_sets": action_sets}
 
 
-def _action_sets(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Label → ``{name, count}`` for verbs, nouns and ``"<verb>-<noun>"`` actions (per annotation)."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for kind, key_of, name_of in (
-        ("verb", lambda r: str(r["verb_label"]), lambda r: r.get("verb", "")),
-        ("noun", lambda r: str(r["noun_label"]), lambda r: r.get("noun", "")),
-        (
-            "action",
-            lambda r: f"{r['verb_label']}-{r['noun_label']}",
-            lambda r: f"{r.get('verb', '')}-{r.get('noun', '')}",
+_KINDS = ("verb", "noun", "action")
+
+_Columns = dict[str, tuple[list[str], list[str]]]
+"""Per kind (verb, noun, action): the label key and the name of each row, in row order."""
+
+
+def _label_columns(rows: list[dict[str, Any]]) -> _Columns:
+    """Keys ``"<verb_label>"``, ``"<noun_label>"``, ``"<verb_label>-<noun_label>"`` and their names."""
+    verbs, nouns = [r["verb_label"] for r in rows], [r["noun_label"] for r in rows]
+    verb_names, noun_names = [r.get("verb", "") for r in rows], [r.get("noun", "") for r in rows]
+    return {
+        "verb": ([str(v) for v in verbs], verb_names),
+        "noun": ([str(n) for n in nouns], noun_names),
+        "action": (
+            [f"{v}-{n}" for v, n in zip(verbs, nouns, strict=True)],
+            [f"{v}-{n}" for v, n in zip(verb_names, noun_names, strict=True)],
         ),
-    ):
-        counts = Counter(key_of(r) for r in rows)
-        names = {key_of(r): name_of(r) for r in rows}
-        out[f"{kind}_to_name_dict"] = {k: {"name": names[k], "count": counts[k]} for k in names}
+    }
+
+
+def _action_sets(columns: _Columns) -> dict[str, dict[str, dict[str, Any]]]:
+    """Label → ``{name, count}`` for verbs, nouns and actions (per annotation; the last name of a
+    label wins, labels in order of first occurrence)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind in _KINDS:
+        keys, names = columns[kind]
+        counts, named = Counter(keys), dict(zip(keys, names, strict=True))
+        out[f"{kind}_to_name_dict"] = {k: {"name": named[k], "count": counts[k]} for k in named}
     return out
 
 
