@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +107,12 @@ def _short(value: Any, n: int = 60) -> str:
     return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
-def read_json(path: str | Path) -> Any:
+def read_json(path: str | Path, decode: Callable[[str], Any] = json.loads) -> Any:
     """Read a JSON file, accepting Python-style bare ``NaN`` (the original split files use it).
+
+    Args:
+        path: The file.
+        decode: Text → value; :func:`json.loads` or an equivalent that raises its errors.
 
     Raises:
         AnnotationError: The file is missing, unreadable or not JSON.
@@ -115,7 +120,7 @@ def read_json(path: str | Path) -> Any:
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            return decode(handle.read())
     except FileNotFoundError:
         raise AnnotationError(str(path), ["file not found"]) from None
     except OSError as exc:

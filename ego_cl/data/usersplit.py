@@ -3,7 +3,8 @@
 A split file has ``split``, ``users`` (user id → list of annotation entries), ``clips`` (all
 entries, flat) and ``user_action_sets``. Files written by the original code load unchanged:
 participant ids are floats (``68.0``), the participant-less "NaN user" is under key ``"null"``
-and its entries carry a bare ``NaN`` (Python-flavoured JSON).
+and its entries carry a bare ``NaN`` (Python-flavoured JSON). The ``clips`` copy of the entries is
+not decoded a second time where it repeats ``users`` (:mod:`ego_cl.data.split_json`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import attrs
 from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import AnnotationError, Problems, read_json
 from ego_cl.data.records import parse_entries
+from ego_cl.data.split_json import decode_split_json
 from ego_cl.data.taxonomy import Taxonomy
 from ego_cl.types import Action, ActionAnnotation, UserId
 
@@ -104,7 +106,7 @@ def load_user_split(path: str | Path, *, taxonomy: Taxonomy | None = None) -> Us
 
 
 def _load_user_split(path: str | Path, taxonomy: Taxonomy | None) -> UserSplit:
-    raw = read_json(path)
+    raw = read_json(path, decode_split_json)
     problems = Problems(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("users"), dict):
         problems.add("<root>", "users", "expected an object mapping user ids to entry lists")
