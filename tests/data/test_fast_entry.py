@@ -119,9 +119,10 @@ def test_the_shortcut_builds_only_what_the_full_rules_accept_silently(entry):
         assert not notes
 
 
-@given(first=st.integers(0, 9000), length=st.integers(1, 2000), video=st.sampled_from(["vid-a", "vid-c"]))
+@given(first=st.integers(0, 7000), length=st.integers(1, 2000), video=st.sampled_from(["vid-a", "vid-c"]))
 def test_a_plain_ego4d_record_takes_the_shortcut(first, length, video):
-    """Not a speed test: a shortcut that never applies would pass the agreement tests above."""
+    """Not a speed test: a shortcut that never applies would pass the agreement tests above.
+    The action ends within the 300-s clip (frame 9000 at most); past it the full rules speak."""
     entry = {
         "clip_uid": "0a1b2c3d-clip",
         "video_uid": video,
