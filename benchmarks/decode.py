@@ -35,9 +35,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import torch
 
+from benchmarks.videos import write_panning_video
 from ego_cl.data.cache import resize_video
 from ego_cl.data.video import ClipReader
 from ego_cl.types import Span
@@ -52,30 +52,8 @@ FULL = {"size": (1920, 1080), "seconds": 20, "clips": 6}
 
 def make_source(path: Path, size: tuple[int, int], seconds: int, seed: int = 0) -> None:
     """A panning noise-texture video (realistic motion and bitrate, unlike a test pattern)."""
-    width, height = size
-    rng = np.random.default_rng(seed)
-    tex = np.zeros((height + 256, width + 512), np.float32)
-    for octave in range(5):
-        cell = 2 ** (7 - octave)
-        coarse = rng.random((tex.shape[0] // cell + 2, tex.shape[1] // cell + 2)).astype(np.float32)
-        tex += np.kron(coarse, np.ones((cell, cell), np.float32))[: tex.shape[0], : tex.shape[1]] / 2**octave
-    tex = (tex / tex.max() * 255).astype(np.uint8)
-    rgb = np.stack([tex, np.roll(tex, 37, 1), np.roll(tex, 71, 0)], -1)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.thread_type = "FRAME"  # frame threads: one slice per frame, like camera/ffmpeg files
-        stream.options = {"crf": "21", "preset": "veryfast"}
-        for k in range(seconds * 30):
-            x = int(256 + 200 * np.sin(k / 40)) % 512
-            y = int(128 + 100 * np.cos(k / 55)) % 256
-            frame = rgb[y : y + height, x : x + width] + rng.integers(
-                0, 6, (height, width, 1), dtype=np.uint8
-            )
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    options = {"crf": "21", "preset": "veryfast"}
+    write_panning_video(path, size=size, seconds=seconds, options=options, seed=seed)
 
 
 def pytorchvideo_reader(path: Path):

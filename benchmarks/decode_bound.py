@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import cpu_count, cpu_seconds, headline, print_table, write_result
+from benchmarks.videos import write_panning_video
 from ego_cl.data.codec import scaler_threads
 from ego_cl.data.video import ClipReader, output_size, sample_times
 from ego_cl.streams.loader import StreamLoader
@@ -63,30 +64,9 @@ FULL = {"video_s": 64, "copies": 10, "reader_clips": 60}
 
 def make_video(path: Path, *, size: tuple[int, int], seconds: int, gop: int, seed: int = 0) -> None:
     """A panning noise-texture H.264 video with a fixed keyframe interval of ``gop`` frames."""
-    width, height = size
-    rng = np.random.default_rng(seed)
-    tex = np.zeros((height + 256, width + 512), np.float32)
-    for octave in range(5):
-        cell = 2 ** (7 - octave)
-        coarse = rng.random((tex.shape[0] // cell + 2, tex.shape[1] // cell + 2)).astype(np.float32)
-        tex += np.kron(coarse, np.ones((cell, cell), np.float32))[: tex.shape[0], : tex.shape[1]] / 2**octave
-    tex = (tex / tex.max() * 255).astype(np.uint8)
-    rgb = np.stack([tex, np.roll(tex, 37, 1), np.roll(tex, 71, 0)], -1)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.thread_type = "FRAME"  # one slice per frame, like camera/ffmpeg files
-        g = str(gop)
-        stream.options = {"crf": "23", "preset": "veryfast", "g": g, "keyint_min": g, "sc_threshold": "0"}
-        for k in range(seconds * FPS):
-            x = int(256 + 200 * np.sin(k / 40)) % 512
-            y = int(128 + 100 * np.cos(k / 55)) % 256
-            noise = rng.integers(0, 6, (height, width, 1), dtype=np.uint8)
-            frame = rgb[y : y + height, x : x + width] + noise
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    g = str(gop)
+    options = {"crf": "23", "preset": "veryfast", "g": g, "keyint_min": g, "sc_threshold": "0"}
+    write_panning_video(path, size=size, seconds=seconds, options=options, fps=FPS, seed=seed)
 
 
 def keyframe_interval_s(path: Path) -> float:
