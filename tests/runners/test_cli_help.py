@@ -9,7 +9,6 @@ import re
 from collections import Counter
 
 import pytest
-import structlog
 
 from ego_cl.data.config import SyntheticConfig
 from ego_cl.runners.cli import guarded_main
@@ -27,12 +26,6 @@ COMMANDS = {
     "split": None,
     "resize": None,
 }
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    yield
-    structlog.reset_defaults()
 
 
 def _help(command: str, capsys) -> str:

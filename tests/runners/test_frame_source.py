@@ -9,7 +9,6 @@ from pathlib import Path
 
 import attrs
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from ego_cl.runners.cli import guarded_main
@@ -22,12 +21,6 @@ from ego_cl.types import InputError
 from tests.runners.tiny_run import make_tiny, tiny_overrides
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")

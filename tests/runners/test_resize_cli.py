@@ -5,18 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-import structlog
 
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.resize import main
 from tests.data.conftest import decode_all, encode_video
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.mark.integration

@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import structlog
 
 from ego_cl.data.usersplit import load_user_split
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.split import main
 from tests.data.conftest import synthetic_config, synthetic_root  # noqa: F401  (session fixtures)
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.mark.integration

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import structlog
 
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.datasets import MANIFEST, ensure_dataset
@@ -24,13 +23,6 @@ TINY = [
     "width=32",
     "height=32",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.mark.integration

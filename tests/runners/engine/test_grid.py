@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,13 +13,6 @@ from ego_cl.runners.config import ConfigError
 from ego_cl.runners.engine.grid import grid_combinations, grid_dir_name, parse_grid, run_grid
 from ego_cl.runners.results import UserDir
 from tests.runners.tiny_run import make_tiny, tiny_overrides
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 def test_parse_grid_and_combinations():

@@ -4,18 +4,11 @@ users says it tunes on the test set."""
 from __future__ import annotations
 
 import pytest
-import structlog
 
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.engine.summary import format_table
 from ego_cl.runners.stream import TEST_GRID_NOTE, main
 from tests.runners.tiny_run import make_tiny, tiny_overrides
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    yield
-    structlog.reset_defaults()
 
 
 def _summary(learner, label=None):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import attrs
 import pytest
-import structlog
 
 from ego_cl.runners import hindsight
 from ego_cl.runners.cli import guarded_main
@@ -17,13 +16,6 @@ from ego_cl.runners.reporting.report import collect, write_report
 from ego_cl.runners.results import PRETRAINED
 from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")

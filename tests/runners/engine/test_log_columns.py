@@ -7,7 +7,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-import structlog
 
 from ego_cl.metrics.prediction_log import LOG_COLUMNS, SAMPLE_COLUMNS
 from ego_cl.metrics.stream_metrics import hindsight_metrics
@@ -18,12 +17,6 @@ from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")

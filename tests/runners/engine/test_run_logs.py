@@ -6,19 +6,12 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
 import structlog
 
 from ego_cl.runners.engine.grid import run_grid
 from ego_cl.runners.engine.run import run_stream
 from ego_cl.runners.logs import configure_logging
 from tests.runners.tiny_run import make_tiny, tiny_config, tiny_overrides
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    yield
-    structlog.reset_defaults()
 
 
 def _events(path):

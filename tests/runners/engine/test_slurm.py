@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import structlog
 
 from ego_cl.runners import hindsight
 from ego_cl.runners.config import SlurmConfig
@@ -15,13 +14,6 @@ from ego_cl.runners.engine.slurm import executor_parameters, run_jobs_slurm
 from ego_cl.runners.results import UserDir
 from ego_cl.runners.stream import run_stream
 from tests.runners.tiny_run import make_tiny, tiny_config
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The runner configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 def _assert_same_results(a: UserDir, b: UserDir) -> None:

@@ -7,7 +7,6 @@ import os
 from collections import Counter
 
 import pytest
-import structlog
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ego_cl.runners.engine.grid import run_grid
@@ -15,12 +14,6 @@ from ego_cl.runners.engine.user import stream_user
 from ego_cl.runners.results import RunDir, UserDir
 from tests.runners.fakes import fake_parts
 from tests.runners.tiny_run import make_tiny, tiny_overrides
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    yield
-    structlog.reset_defaults()
 
 
 def _scalars(folder) -> dict[str, list[int]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import structlog
 import yaml
 
 from ego_cl.runners import report
@@ -14,13 +13,6 @@ from ego_cl.runners.copy_final import copy_final
 from ego_cl.runners.stream import run_stream
 from tests.runners.report_fixtures import make_run
 from tests.runners.tiny_run import make_tiny, tiny_config
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The runner configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 def test_copy_final_copies_summaries_and_the_report_only(tmp_path):

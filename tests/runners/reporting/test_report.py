@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 
 import pytest
-import structlog
 
 from ego_cl.metrics.aggregation import mean_se
 from ego_cl.metrics.blind_baseline import blind_baseline_metrics
@@ -18,13 +17,6 @@ from ego_cl.runners.reporting.data import find_run_dirs, load_run, method_label,
 from ego_cl.runners.reporting.report import collect, write_report
 from ego_cl.types import InputError
 from tests.runners.report_fixtures import N_NOUNS, N_VERBS, make_log, make_run, stream_labels, write_user
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 def test_per_user_values_are_the_metrics_functions_over_the_saved_logs(tmp_path):

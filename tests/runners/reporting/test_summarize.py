@@ -6,20 +6,12 @@ import csv
 from pathlib import Path
 
 import pytest
-import structlog
 
 from ego_cl.runners import summarize
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.inputs import build_stream, load_inputs, resolve_inputs
 from ego_cl.runners.reporting.streams import summarize_streams
 from tests.runners.tiny_run import make_tiny, tiny_config, tiny_overrides
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """The CLI configures structlog on pytest's captured stream; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")
