@@ -18,6 +18,7 @@ import attrs
 import structlog
 
 from ego_cl.data.source import FrameOrigin
+from ego_cl.learners.registry import LearnerConfig
 from ego_cl.runners.config import StreamRunConfig, converter, dump_yaml, load_config
 from ego_cl.runners.engine.build import baseline_learner
 from ego_cl.runners.engine.job import UserJob
@@ -132,26 +133,26 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
     loaded = load_inputs(cfg, inputs)
     users = tuple(loaded.users)
     run = RunDir(run_dir)
-    jobs = []
-    for uid in users:
+
+    def job(key: str, uid: str, role: str, learner: LearnerConfig, udir: UserDir, tb: Path) -> Job:
+        """One user's stream (``role`` users or baseline) written to ``udir``; the worker's stderr
+        goes to the user's log while it runs it."""
+        tb_dir = str(tb) if cfg.run.tensorboard else None
         payload = UserJob(
             cfg=cfg,
             inputs=inputs,
             user_id=uid,
-            role="users",
-            learner=cfg.learner,
-            user_dir=str(run.user(uid).path),
-            tb_dir=str(run.tb(uid)) if cfg.run.tensorboard else None,
+            role=role,
+            learner=learner,
+            user_dir=str(udir.path),
+            tb_dir=tb_dir,
         )
-        stderr = str(run.user(uid).stderr_log)  # the worker's stderr while it runs this user
-        jobs.append(
-            Job(
-                key=f"users/{uid}@{run_dir.name}",
-                size=len(loaded.users[uid]),
-                payload=payload,
-                stderr_path=stderr,
-            )
-        )
+        return Job(key=key, size=len(loaded.users[uid]), payload=payload, stderr_path=str(udir.stderr_log))
+
+    jobs = [
+        job(f"users/{uid}@{run_dir.name}", uid, "users", cfg.learner, run.user(uid), run.tb(uid))
+        for uid in users
+    ]
     baseline_dirs = None
     if cfg.run.baseline:
         learner = baseline_learner(cfg)
@@ -166,23 +167,8 @@ def plan_run(cfg: StreamRunConfig, inputs: Inputs, run_dir: Path) -> RunPlan:
                 _link(run.baseline_tb(uid), UserDir(bdir).tb)
             if UserDir(bdir).is_done:
                 continue
-            payload = UserJob(
-                cfg=cfg,
-                inputs=inputs,
-                user_id=uid,
-                role="baseline",
-                learner=learner,
-                user_dir=str(bdir),
-                tb_dir=str(UserDir(bdir).tb) if cfg.run.tensorboard else None,
-            )
-            stderr = str(UserDir(bdir).stderr_log)
             jobs.append(
-                Job(
-                    key=f"baseline/{key}/{uid}",
-                    size=len(loaded.users[uid]),
-                    payload=payload,
-                    stderr_path=stderr,
-                )
+                job(f"baseline/{key}/{uid}", uid, "baseline", learner, UserDir(bdir), UserDir(bdir).tb)
             )
     frames = {**attrs.asdict(loaded.frames), "describe": loaded.frames.describe()}
     frames["skipped_missing"] = {u: n for u, n in loaded.dropped.items() if n}
