@@ -10,10 +10,11 @@ library's public API:
 - ``load``: ``load_taxonomy``, ``load_metadata`` (``ego4d.json``) and ``load_lta_file`` (train, val),
   which validate every record;
 - ``split``: ``build_user_split`` (random criterion; 50 evaluation users at 100%, 10 of them train);
-- ``split files``: the three split documents serialised and read back with ``load_user_split``
-  (what every stream run does);
+- ``split files``: the three split documents written as ``python -m ego_cl.runners.split`` writes
+  them (``write_split_documents``) and read back with ``load_user_split`` (what every stream run
+  does), then frozen out of the cyclic GC as a run freezes what it loaded;
 - ``streams``: ``build_user_stream`` for every user of every split (``first_action``, 32/15-s
-  uniform clips, pretrain-unseen filter on evaluation users).
+  uniform clips, pretrain-unseen filter on evaluation users), as a dry run does.
 
     python -m benchmarks.metadata [--quick]
 
@@ -26,6 +27,7 @@ since the machine may be shared.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import sys
@@ -114,6 +116,7 @@ def pipeline(root: Path, n_users: int) -> tuple[dict[str, float], dict[str, int]
     from ego_cl.data.split import build_user_split
     from ego_cl.data.taxonomy import load_taxonomy
     from ego_cl.data.usersplit import load_user_split, pretrain_action_set
+    from ego_cl.runners.datasets import write_split_documents
     from ego_cl.streams.sampling import UniformClipSampler
     from ego_cl.streams.stream import build_user_stream
 
@@ -126,6 +129,7 @@ def pipeline(root: Path, n_users: int) -> tuple[dict[str, float], dict[str, int]
         load_lta_file(annotations / f"fho_lta_{s}.json", taxonomy=taxonomy, metadata=metadata)
         for s in ("train", "val")
     ]
+    gc.freeze()  # as `python -m ego_cl.runners.split` does once it has loaded them (write_user_split)
     seconds["load"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -135,11 +139,12 @@ def pipeline(root: Path, n_users: int) -> tuple[dict[str, float], dict[str, int]
 
     started = time.perf_counter()
     split_dir = root / "usersplits"
-    split_dir.mkdir(exist_ok=True)
-    loaded = {}
-    for name, document in split.documents.items():
-        (split_dir / name).write_text(json.dumps(document))
-        loaded[document["split"]] = load_user_split(split_dir / name, taxonomy=taxonomy)
+    write_split_documents(split.documents, split_dir)  # as `python -m ego_cl.runners.split` does
+    loaded = {
+        document["split"]: load_user_split(split_dir / name, taxonomy=taxonomy)
+        for name, document in split.documents.items()
+    }
+    gc.freeze()  # as a run does once it has loaded its inputs (ego_cl.runners.inputs.load_inputs)
     seconds["split files"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -178,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings only
     results, rows = {}, []
     import ego_cl.data.split
+    import ego_cl.runners.datasets
     import ego_cl.streams.stream  # noqa: F401  (imports, torch included, are not timed)
 
     with tempfile.TemporaryDirectory(prefix="ego_cl_bench_metadata_") as tmp:
@@ -186,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             size = make_annotation_set(root, scale)
             cpu_started = time.process_time()
             seconds, made = pipeline(root, size["users"])
+            gc.unfreeze()
             cpu_s = time.process_time() - cpu_started
             results[str(scale)] = {"size": size, "seconds": seconds, "made": made, "cpu_s": cpu_s}
             rows.append(

@@ -44,6 +44,8 @@ LearnStats = dict[str, float]
 
 
 def _to_fraction(value: object) -> Fraction:
+    if type(value) is Fraction:  # the common case first: streams build hundreds of thousands
+        return value
     if isinstance(value, bool):
         raise TypeError(f"expected a number of seconds, got bool {value!r}")
     if isinstance(value, Fraction):

@@ -40,6 +40,18 @@ def _fresh_structlog():
 
 
 @pytest.fixture(autouse=True)
+def _gc_unfrozen():
+    """Each test ends with nothing frozen out of the cyclic GC: in-process runs freeze what they
+    loaded (``ego_cl.runners.inputs.load_inputs``), which would otherwise keep every later test's
+    leftovers of that moment out of collection."""
+    import gc
+
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
 def _torch_threads_restored():
     """Each test ends with torch's thread count as it found it: in-process runs set the
     process-wide count, and numeric results depend on it (a leaked count made later tests flaky)."""

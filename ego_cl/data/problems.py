@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ego_cl.data.json_bytes import loads
 from ego_cl.types import InputError
 
 __all__ = ["MAX_REPORTED", "AnnotationError", "Problems", "RecordLabel", "read_json", "record_label"]
@@ -112,15 +113,17 @@ def read_json(path: str | Path, decode: Callable[[str], Any] = json.loads) -> An
 
     Args:
         path: The file.
-        decode: Text → value; :func:`json.loads` or an equivalent that raises its errors.
+        decode: Text → value; :func:`json.loads` or an equivalent that raises its errors. Strict
+            JSON is parsed by orjson instead where the result is the same
+            (:mod:`ego_cl.data.json_bytes`).
 
     Raises:
         AnnotationError: The file is missing, unreadable or not JSON.
     """
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return decode(handle.read())
+        with open(path, "rb") as handle:
+            return loads(handle.read(), decode)
     except FileNotFoundError:
         raise AnnotationError(str(path), ["file not found"]) from None
     except OSError as exc:

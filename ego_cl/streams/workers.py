@@ -47,31 +47,36 @@ def init_worker(worker_id: int, extra: Callable[[int], None] | None = None) -> N
 
     A forked worker inherits the parent's objects, including decoder contexts whose threads did
     not survive the fork; finalising one of those in the child crashes it. Freezing the inherited
-    heap keeps the cyclic GC away from them (objects the worker creates are collected as usual).
+    heap keeps the cyclic GC away from them; the collector, off since the fork
+    (:func:`start_pass`), then runs again for the objects the worker creates.
     """
     torch.set_num_threads(1)
     gc.freeze()
+    gc.enable()
     if extra is not None:
         extra(worker_id)
 
 
 def start_pass(loader: DataLoader, started: set[int]) -> Iterator:
-    """``iter(loader)``; a loader's workers are first forked with the parent's heap frozen.
+    """``iter(loader)``; a loader's workers are first forked with the cyclic GC off.
 
     Unreachable decoder objects (e.g. of an earlier in-process pass) are copied into forked
-    workers; finalised there, where their threads do not exist, they crash the worker. Frozen
-    objects are never examined by a worker's cyclic GC (its :func:`init_worker` freezes again before
-    any of its own code runs), and freezing costs nothing where a full collection of a process
-    with torch loaded took ~0.14 s of every user's first batch.
+    workers; finalised there, where their threads do not exist, they crash the worker. A worker
+    starts with the collector off and its :func:`init_worker` freezes the inherited heap before
+    turning it on, so the worker's GC never examines those objects. This costs nothing, where a
+    full collection of a process with torch loaded took ~0.14 s of every user's first batch, and
+    leaves the parent's own frozen objects (``gc.freeze`` by a runner) frozen.
     """
     if not loader.num_workers or id(loader) in started:
         return iter(loader)
     started.add(id(loader))
-    gc.freeze()
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return iter(loader)
     finally:
-        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 class RequestPlan:

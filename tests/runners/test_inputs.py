@@ -3,6 +3,7 @@ the pretrain label sets."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import attrs
@@ -91,6 +92,19 @@ def test_pretrain_labels_are_those_of_the_pretrain_split_and_reach_the_run(tiny,
         labels.verbs,
         labels.nouns,
     )
+
+
+def test_what_a_run_loads_is_kept_out_of_the_cyclic_collector(tiny, tmp_path):
+    cfg, _ = tiny_config(tiny, tmp_path)
+    inputs = resolve_inputs(cfg)
+    load_inputs.cache_clear()
+    gc.unfreeze()
+    loaded = load_inputs(cfg, inputs)
+    assert gc.get_freeze_count() > 0
+    first = next(iter(loaded.users.values()))[0]
+    collected = {id(obj) for generation in range(3) for obj in gc.get_objects(generation)}
+    assert gc.is_tracked(first)
+    assert id(first) not in collected
 
 
 def test_missing_pretrain_split_names_the_directory(tmp_path):

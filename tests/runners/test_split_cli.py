@@ -8,6 +8,7 @@ import pytest
 
 from ego_cl.data.usersplit import load_user_split
 from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.datasets import write_split_documents
 from ego_cl.runners.split import main
 from tests.data.conftest import synthetic_config, synthetic_root  # noqa: F401  (session fixtures)
 
@@ -61,3 +62,21 @@ def test_bad_annotations_exit_2_naming_file_and_field(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "fho_lta_train.json" in err
     assert "clips[0] (clip_uid=x): field 'video_uid': missing" in err
+
+
+def test_split_documents_read_back_as_json_dumps_would_have_written_them(tmp_path):
+    entry = {"clip_uid": "c", "t": 1.5, "n": 7, "name": "é", "frames": None, "odd": float("nan")}
+    documents = {
+        "a.json": {"split": "test", "users": {"68": [entry], "null": []}, "clips": [entry], "k": {3: "x"}},
+        "b.json": {"big": 2**70, "list": [1, 2.0, -0.0]},  # beyond 64 bits: json.dumps writes it
+    }
+    write_split_documents(documents, tmp_path)
+    a = json.loads((tmp_path / "a.json").read_bytes())
+    expected = json.loads(json.dumps(documents["a.json"]).replace("NaN", "null"))  # strict JSON
+    assert a == expected
+    assert a["users"]["68"][0]["odd"] is None
+    assert a["k"] == {"3": "x"}
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert b == documents["b.json"]
+    assert type(b["list"][1]) is float
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]  # no temporaries left
