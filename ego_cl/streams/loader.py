@@ -10,7 +10,9 @@ open containers (the source is pickled into each worker before it ever reads).
 sends its batches in the order :func:`worker_order` gives: each worker receives runs of
 ``run_batches`` consecutive batches (a reader that decodes forward then reads each run with one
 seek), and the batches are put back in stream order here before they are yielded. At most
-``(workers - 1) * run_batches`` finished batches wait in that reorder buffer.
+``(workers - 1) * run_batches`` finished batches wait in that reorder buffer. Where the last batches
+of a pass do not divide evenly among the workers, each is sent as ``workers`` chunks
+(:func:`~ego_cl.streams.workers.request_units`), so no worker decodes the end alone.
 
 A bounded decode-once :class:`~ego_cl.streams.cache.ClipCache` (LRU by bytes) sits in the calling
 process: a clip already decoded by the stream, a replay fetch or another loader sharing the cache
@@ -29,7 +31,16 @@ import torch
 from ego_cl.protocols import StreamSource
 from ego_cl.streams.cache import ClipCache
 from ego_cl.streams.sampling import padded_read
-from ego_cl.streams.workers import Collated, Request, RequestPlan, data_loader, start_pass, worker_order
+from ego_cl.streams.workers import (
+    Collated,
+    Request,
+    RequestPlan,
+    data_loader,
+    merge_collated,
+    request_units,
+    start_pass,
+    worker_order,
+)
 from ego_cl.types import Batch, StreamSample, Target
 
 __all__ = ["ClipDataset", "StreamLoader", "worker_order"]
@@ -258,12 +269,16 @@ class StreamLoader:
         if not plan:
             return iter(())
         held: dict[int, torch.Tensor] = {}
-        order = worker_order(len(plan), self.workers, self.run_batches)
+        units = request_units(plan, self.workers, self.run_batches)
+        order = worker_order(len(units), self.workers, self.run_batches)
+        first_unit = {}  # batch position -> (its first unit, one past its last)
+        for u, (position, _) in enumerate(units):
+            first_unit[position] = (first_unit.get(position, (u,))[0], u + 1)
 
         def requests() -> Iterator[list[Request]]:
-            for position in order:
+            for unit in order:
                 batch = []
-                for i in plan[position] if position is not None else ():
+                for i in units[unit][1] if unit is not None else ():
                     hit = self._cached(i)
                     if hit is not None:
                         held[i] = hit
@@ -275,14 +290,15 @@ class StreamLoader:
             return start_pass(self._stream, self._started)
 
         def ordered(results: Iterator[Collated]) -> Iterator[Batch]:
-            ready: dict[int, Collated] = {}
-            wanted = 0
+            ready: dict[int, Collated] = {}  # by unit
+            wanted = 0  # the next batch position
             for sent, collated in enumerate(results):
                 if order[sent] is None:
                     continue
                 ready[order[sent]] = collated
-                while wanted in ready:
-                    yield self._assemble(*ready.pop(wanted), held)
+                while wanted < len(plan) and all(u in ready for u in range(*first_unit[wanted])):
+                    parts = [ready.pop(u) for u in range(*first_unit[wanted])]
+                    yield self._assemble(*merge_collated(parts), held)
                     wanted += 1
 
         return _Pass(begin, ordered)

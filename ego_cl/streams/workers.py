@@ -22,6 +22,8 @@ __all__ = [
     "RequestPlan",
     "data_loader",
     "init_worker",
+    "merge_collated",
+    "request_units",
     "stack_decoded",
     "start_pass",
     "worker_order",
@@ -119,6 +121,46 @@ def worker_order(n_batches: int, workers: int, run_batches: int) -> list[int | N
     while order and order[-1] is None:
         order.pop()
     return order
+
+
+def request_units(plan: list[list[int]], workers: int, run_batches: int) -> list[tuple[int, list[int]]]:
+    """The requests of a pass, ``(batch position, stream indices)``, in batch order.
+
+    One request per batch, except at the end of a pass that the workers cannot share evenly:
+    the batches after the last whole round (``workers`` runs of ``run_batches``) are then each
+    split into ``workers`` consecutive chunks, so every worker ends the pass with the same number of
+    clips instead of one worker decoding a last batch alone (a 35-clip pass on 2 workers: 16 and
+    19 clips before, 18 and 17 after). :func:`worker_order` still gives each worker consecutive
+    runs, and :func:`merge_collated` puts a split batch back together.
+
+    Example:
+        >>> request_units([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]], 2, 1)
+        [(0, [0, 1, 2, 3]), (1, [4, 5, 6, 7]), (2, [8, 9]), (2, [10])]
+        >>> request_units([[0, 1], [2, 3], [4]], 2, 2)
+        [(0, [0]), (0, [1]), (1, [2]), (1, [3]), (2, [4]), (2, [])]
+    """
+    whole = len(plan) // (workers * run_batches) * (workers * run_batches) if workers > 1 else len(plan)
+    if (len(plan) - whole) % max(workers, 1) == 0:
+        return list(enumerate(plan))
+    units = list(enumerate(plan[:whole]))
+    for position in range(whole, len(plan)):
+        indices = plan[position]
+        size, extra = divmod(len(indices), workers)
+        start = 0
+        for w in range(workers):
+            end = start + size + (w < extra)
+            units.append((position, indices[start:end]))
+            start = end
+    return units
+
+
+def merge_collated(parts: list[Collated]) -> Collated:
+    """The chunks of one split batch (:func:`request_units`), in order, as one request's result."""
+    if len(parts) == 1:
+        return parts[0]
+    stacks = [decoded for _, decoded in parts if decoded is not None]
+    merged = None if not stacks else stacks[0] if len(stacks) == 1 else torch.cat(stacks)
+    return [i for indices, _ in parts for i in indices], merged
 
 
 def data_loader(
