@@ -11,8 +11,8 @@ sends its batches in the order :func:`worker_order` gives: each worker receives 
 ``run_batches`` consecutive batches (a reader that decodes forward then reads each run with one
 seek), and the batches are put back in stream order here before they are yielded. At most
 ``(workers - 1) * run_batches`` finished batches wait in that reorder buffer. Where the last batches
-of a pass do not divide evenly among the workers, each is sent as ``workers`` chunks
-(:func:`~ego_cl.streams.workers.request_units`), so no worker decodes the end alone.
+of a pass (after the last whole round) are shared among the workers by clip count
+(:func:`~ego_cl.streams.workers.pass_requests`), so no worker decodes the end alone.
 
 A bounded decode-once :class:`~ego_cl.streams.cache.ClipCache` (LRU by bytes) sits in the calling
 process: a clip already decoded by the stream, a replay fetch or another loader sharing the cache
@@ -37,7 +37,7 @@ from ego_cl.streams.workers import (
     RequestPlan,
     data_loader,
     merge_collated,
-    request_units,
+    pass_requests,
     start_pass,
     worker_order,
 )
@@ -269,8 +269,7 @@ class StreamLoader:
         if not plan:
             return iter(())
         held: dict[int, torch.Tensor] = {}
-        units = request_units(plan, self.workers, self.run_batches)
-        order = worker_order(len(units), self.workers, self.run_batches)
+        units, order = pass_requests(plan, self.workers, self.run_batches)
         first_unit = {}  # batch position -> (its first unit, one past its last)
         for u, (position, _) in enumerate(units):
             first_unit[position] = (first_unit.get(position, (u,))[0], u + 1)

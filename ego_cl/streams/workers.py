@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 
 import torch
@@ -23,7 +24,7 @@ __all__ = [
     "data_loader",
     "init_worker",
     "merge_collated",
-    "request_units",
+    "pass_requests",
     "stack_decoded",
     "start_pass",
     "worker_order",
@@ -123,39 +124,50 @@ def worker_order(n_batches: int, workers: int, run_batches: int) -> list[int | N
     return order
 
 
-def request_units(plan: list[list[int]], workers: int, run_batches: int) -> list[tuple[int, list[int]]]:
-    """The requests of a pass, ``(batch position, stream indices)``, in batch order.
+def pass_requests(
+    plan: list[list[int]], workers: int, run_batches: int
+) -> tuple[list[tuple[int, list[int]]], list[int | None]]:
+    """The requests of a pass, ``(batch position, stream indices)`` in batch order, and their send
+    order (indices into the requests; ``None``: an empty request that keeps the dispatch aligned).
 
-    One request per batch, except at the end of a pass that the workers cannot share evenly:
-    the batches after the last whole round (``workers`` runs of ``run_batches``) are then each
-    split into ``workers`` consecutive chunks, so every worker ends the pass with the same number of
-    clips instead of one worker decoding a last batch alone (a 35-clip pass on 2 workers: 16 and
-    19 clips before, 18 and 17 after). :func:`worker_order` still gives each worker consecutive
-    runs, and :func:`merge_collated` puts a split batch back together.
+    The whole rounds (``workers`` runs of ``run_batches`` batches) go one request per batch in
+    :func:`worker_order`. The batches after them are shared by clip count instead: their clips are
+    cut into ``workers`` consecutive, nearly equal ranges, one per worker, each sent as one request
+    per batch it touches. So every worker ends the pass within one clip of the others rather than
+    one worker decoding a last batch alone (a 35-clip pass in batches of 4 on 2 workers: 18 and 17
+    clips, not 19 and 16). :func:`merge_collated` puts a batch split between workers back together.
 
     Example:
-        >>> request_units([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]], 2, 1)
-        [(0, [0, 1, 2, 3]), (1, [4, 5, 6, 7]), (2, [8, 9]), (2, [10])]
-        >>> request_units([[0, 1], [2, 3], [4]], 2, 2)
-        [(0, [0]), (0, [1]), (1, [2]), (1, [3]), (2, [4]), (2, [])]
+        >>> units, order = pass_requests([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]], 2, 1)
+        >>> units, order
+        ([(0, [0, 1, 2, 3]), (1, [4, 5, 6, 7]), (2, [8]), (2, [9, 10])], [0, 1, 2, 3])
+        >>> pass_requests([[0, 1], [2, 3], [4]], 2, 2)  # clips 0-1 to worker 0, 2-4 to worker 1
+        ([(0, [0, 1]), (1, [2, 3]), (2, [4])], [0, 1, None, 2])
     """
-    whole = len(plan) // (workers * run_batches) * (workers * run_batches) if workers > 1 else len(plan)
-    if (len(plan) - whole) % max(workers, 1) == 0:
-        return list(enumerate(plan))
+    if workers <= 1:
+        return list(enumerate(plan)), list(range(len(plan)))
+    whole = len(plan) // (workers * run_batches) * (workers * run_batches)
     units = list(enumerate(plan[:whole]))
-    for position in range(whole, len(plan)):
-        indices = plan[position]
-        size, extra = divmod(len(indices), workers)
-        start = 0
-        for w in range(workers):
-            end = start + size + (w < extra)
-            units.append((position, indices[start:end]))
-            start = end
-    return units
+    order: list[int | None] = list(worker_order(whole, workers, run_batches))  # whole rounds: aligned
+    clips = [(position, i) for position in range(whole, len(plan)) for i in plan[position]]
+    mine: list[list[int]] = []
+    for w in range(workers):
+        mine.append([])
+        for position, group in itertools.groupby(
+            clips[len(clips) * w // workers : len(clips) * (w + 1) // workers], key=lambda c: c[0]
+        ):
+            mine[w].append(len(units))
+            units.append((position, [i for _, i in group]))
+    for j in range(max(len(m) for m in mine)):
+        order.extend(m[j] if j < len(m) else None for m in mine)
+    while order and order[-1] is None:
+        order.pop()
+    return units, order
 
 
 def merge_collated(parts: list[Collated]) -> Collated:
-    """The chunks of one split batch (:func:`request_units`), in order, as one request's result."""
+    """The parts of one batch split between workers (:func:`pass_requests`), in order, as one
+    request's result."""
     if len(parts) == 1:
         return parts[0]
     stacks = [decoded for _, decoded in parts if decoded is not None]

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset
 
-from ego_cl.streams.workers import init_worker, merge_collated, request_units, start_pass, worker_order
+from ego_cl.streams.workers import init_worker, merge_collated, pass_requests, start_pass, worker_order
 
 
 class _GcState(Dataset):
@@ -48,10 +48,11 @@ def test_start_pass_keeps_the_callers_frozen_objects_and_collector_state(enabled
 
 
 @given(n=st.integers(0, 90), batch=st.integers(1, 6), workers=st.integers(1, 4), run=st.integers(1, 5))
-def test_request_units_rebuild_the_plan_and_share_the_end_of_a_pass_evenly(n, batch, workers, run):
+def test_pass_requests_rebuild_the_plan_and_share_the_end_of_a_pass_evenly(n, batch, workers, run):
     plan = [list(range(s, min(n, s + batch))) for s in range(0, n, batch)]
-    units = request_units(plan, workers, run)
+    units, order = pass_requests(plan, workers, run)
     assert [p for p, _ in units] == sorted(p for p, _ in units)
+    assert sorted(u for u in order if u is not None) == list(range(len(units)))
     rebuilt: dict[int, list[int]] = {}
     for position, indices in units:
         rebuilt.setdefault(position, []).extend(indices)
@@ -60,10 +61,13 @@ def test_request_units_rebuild_the_plan_and_share_the_end_of_a_pass_evenly(n, ba
     def loads(order, sizes):  # clips per worker under round-robin dispatch
         return [sum(sizes[u] for u in order[w::workers] if u is not None) for w in range(workers)]
 
-    now = loads(worker_order(len(units), workers, run), [len(i) for _, i in units])
+    now = loads(order, [len(i) for _, i in units])
     before = loads(worker_order(len(plan), workers, run), [len(i) for i in plan])
     assert max(now) - min(now) <= max(before) - min(before)
-    assert max(now) - min(now) <= max(run, batch - len(plan[-1]) if plan else 0)
+    assert max(now) - min(now) <= max(1, batch - len(plan[-1]) if plan else 0)
+    for w in range(workers):  # each worker's clips are consecutive runs, in stream order
+        mine = [i for u in order[w::workers] if u is not None for i in units[u][1]]
+        assert mine == sorted(mine)
 
 
 def test_a_split_batch_is_put_back_together_in_order():
