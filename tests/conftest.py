@@ -41,12 +41,15 @@ def _fresh_structlog():
 
 @pytest.fixture(autouse=True)
 def _gc_unfrozen():
-    """Each test ends with nothing frozen out of the cyclic GC: in-process runs freeze what they
-    loaded (``ego_cl.runners.inputs.load_inputs``), which would otherwise keep every later test's
-    leftovers of that moment out of collection."""
+    """Each test ends with nothing frozen out of the cyclic GC and the process not marked as
+    ego_cl's own: an in-process command (``guarded_main``) marks it, and then freezes what a run
+    loads (``ego_cl.runners.heap``), which would keep later tests' leftovers out of collection."""
     import gc
 
+    from ego_cl.runners import heap
+
     yield
+    heap._owned = False  # an in-process command marks the test process as ego_cl's own
     if gc.get_freeze_count():
         gc.unfreeze()
 

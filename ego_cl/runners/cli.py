@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from ego_cl.runners.config import ConfigError, dump_yaml, load_config
 from ego_cl.runners.files import NoSpaceError, is_no_space
+from ego_cl.runners.heap import own_process
 from ego_cl.runners.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from ego_cl.types import InputError
 
@@ -107,8 +108,10 @@ def guarded_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str
     ``ConfigError`` and every ``InputError`` print their lines to stderr; a full disk is one
     line naming the file (exit 1); an interrupt (Ctrl-C, or ``SIGTERM`` where the command turns
     it into one) prints the ``--resume`` command the engine attached (``exc.resume``) and exits
-    with ``128 + signal``. Nothing else is swallowed (a bug still shows its traceback).
+    with ``128 + signal``. Nothing else is swallowed (a bug still shows its traceback). The
+    process is then ego_cl's own (:func:`ego_cl.runners.heap.own_process`).
     """
+    own_process()
     try:
         return main(argv)
     except ConfigError as exc:

@@ -11,7 +11,6 @@ config it was generated from; :func:`ensure_dataset` reuses a directory whose re
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from ego_cl.data.synthetic import dataset_files, plan_dataset
 from ego_cl.data.taxonomy import find_taxonomy
 from ego_cl.runners.config import converter
 from ego_cl.runners.files import atomic_write_bytes, atomic_write_text
+from ego_cl.runners.heap import long_lived
 from ego_cl.types import InputError
 
 __all__ = [
@@ -149,7 +149,8 @@ def write_user_split(
 
     The annotation folder (``v1/annotations`` or ``v2/annotations``) is found as
     :func:`ego_cl.data.layout.find_layout` says, or given as ``annotations_dir``. The loaded records
-    are frozen out of the cyclic garbage collector (``gc.freeze``) before the split is built.
+    are frozen out of the cyclic garbage collector before the split is built, in a process ego_cl
+    owns (:func:`~ego_cl.runners.heap.long_lived`).
 
     Raises:
         InputError: Malformed input files (all problems of a file at once), an unrecognised
@@ -157,9 +158,9 @@ def write_user_split(
     """
     layout = find_layout(ego4d_root, annotations_dir=annotations_dir, video_dir=ego4d_root)
     taxonomy = find_taxonomy(layout.root, annotations_dir=layout.annotations_dir)
-    metadata = load_metadata(layout.metadata)
-    records = [load_lta_file(path, taxonomy=taxonomy, metadata=metadata) for path in layout.lta_files]
-    gc.freeze()  # long-lived records: kept out of every later collection (acyclic, refcounting frees them)
+    with long_lived():  # records for the rest of the command: out of every later collection
+        metadata = load_metadata(layout.metadata)
+        records = [load_lta_file(path, taxonomy=taxonomy, metadata=metadata) for path in layout.lta_files]
     result = build_user_split(records, criterion=criterion, n_eval=n_eval, n_train=n_train, seed=seed)
     out = Path(out_dir)
     write_split_documents(result.documents, out)

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -44,6 +43,7 @@ from ego_cl.protocols import StreamSource
 from ego_cl.runners.checkpoint_io import load_network
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.datasets import ensure_default_dataset, write_user_split
+from ego_cl.runners.heap import long_lived
 from ego_cl.streams.config import StreamConfig
 from ego_cl.streams.from_config import stream_from_config
 from ego_cl.streams.stream import UserStream
@@ -300,15 +300,19 @@ def load_inputs(cfg: StreamRunConfig, inputs: Inputs) -> RunInputs:
     ``users`` holds each user's annotations whose videos exist (``data.skip_missing_videos``
     drops the others before any stream is built; the source logs how many per user).
 
-    What is loaded lives as long as the process, so it is then moved out of the cyclic garbage
-    collector's reach (``gc.freeze``): at Ego4D scale, about a million records that every later
-    full collection would otherwise walk again (1.1 s of building all users' streams, as a dry
-    run does), and pages a forked worker keeps sharing. Reference counting still frees them.
+    What is loaded lives as long as the process: in a process ego_cl owns (a command, a pool
+    worker) it is then frozen out of the cyclic garbage collector's reach
+    (:func:`~ego_cl.runners.heap.long_lived`).
 
     Raises:
         InputError: A missing or malformed file, an unsafe clip path, missing videos, or a
             checkpoint that does not fit.
     """
+    with long_lived():  # see the docstring
+        return _load_inputs(cfg, inputs)
+
+
+def _load_inputs(cfg: StreamRunConfig, inputs: Inputs) -> RunInputs:
     split = load_user_split(find_split_file(inputs.split_dir, cfg.data.subset))
     pretrain = load_user_split(find_split_file(inputs.split_dir, PRETRAIN_SPLIT))
     if cfg.run.users is not None:
@@ -338,7 +342,7 @@ def load_inputs(cfg: StreamRunConfig, inputs: Inputs) -> RunInputs:
         fusion_kernel=cfg.model.fusion_kernel,
     )
     labels = _pretrain_labels(pretrain)  # the split file read above, not a second time
-    loaded = RunInputs(
+    return RunInputs(
         users=users,
         pretrain_actions=labels.actions,
         seen_verbs=labels.verbs,
@@ -348,8 +352,6 @@ def load_inputs(cfg: StreamRunConfig, inputs: Inputs) -> RunInputs:
         frames=source.frames,
         dropped={u: source.dropped[u] for u in users},
     )
-    gc.freeze()  # see the docstring
-    return loaded
 
 
 def build_stream(

@@ -4,12 +4,15 @@ the pretrain label sets."""
 from __future__ import annotations
 
 import gc
+import weakref
 from pathlib import Path
 
 import attrs
 import pytest
 
 from ego_cl.data.usersplit import PRETRAIN_SPLIT, find_split_file, load_user_split
+from ego_cl.runners.cli import guarded_main
+from ego_cl.runners.heap import owns_process
 from ego_cl.runners.inputs import (
     build_stream,
     load_inputs,
@@ -94,12 +97,36 @@ def test_pretrain_labels_are_those_of_the_pretrain_split_and_reach_the_run(tiny,
     )
 
 
+class _Cycle:
+    me: object
+
+
+def test_api_use_freezes_nothing_of_the_hosts_heap(tiny, tmp_path):
+    cfg, _ = tiny_config(tiny, tmp_path)
+    inputs = resolve_inputs(cfg)
+    load_inputs.cache_clear()
+    gc.unfreeze()
+    load_inputs(cfg, inputs)
+    assert gc.get_freeze_count() == 0
+
+
 def test_what_a_run_loads_is_kept_out_of_the_cyclic_collector(tiny, tmp_path):
     cfg, _ = tiny_config(tiny, tmp_path)
     inputs = resolve_inputs(cfg)
     load_inputs.cache_clear()
     gc.unfreeze()
-    loaded = load_inputs(cfg, inputs)
+    assert guarded_main(lambda argv: int(not owns_process())) == 0  # a command owns its process
+    garbage = _Cycle()  # e.g. what an earlier user of a pool worker left: collected, not frozen
+    garbage.me, gone = garbage, weakref.ref(garbage)
+    del garbage
+    was = gc.isenabled()
+    gc.disable()  # no automatic collection: only load_inputs' own can free the cycle
+    try:
+        loaded = load_inputs(cfg, inputs)
+    finally:
+        if was:
+            gc.enable()
+    assert gone() is None
     assert gc.get_freeze_count() > 0
     first = next(iter(loaded.users.values()))[0]
     collected = {id(obj) for generation in range(3) for obj in gc.get_objects(generation)}

@@ -28,6 +28,7 @@ from ego_cl.runners.engine.lifeline import (
     native_stderr_to,
     parent_alive,
 )
+from ego_cl.runners.heap import own_process
 from ego_cl.runners.logs import configure_worker_logging
 
 __all__ = ["Finished", "Job", "Outcome", "Progressed", "Report", "Target", "attempt", "worker_main"]
@@ -109,6 +110,7 @@ def worker_main(
     die_with_parent(parent_pid)
     ignore_interrupts()  # Ctrl-C reaches the whole process group; the parent stops this worker
     keep_console_stderr()  # log lines stay on the console; descriptor 2 goes to the user's file
+    own_process()  # this process is ego_cl's: loaded inputs may be frozen out of the GC
     setup_error = None
     try:
         configure_worker_logging(log_file)
