@@ -182,8 +182,8 @@ def write_split_documents(documents: Mapping[str, Any], out_dir: str | Path) -> 
     ``json.dumps(indent=1)`` (whose indented form runs in pure Python). Any JSON reader gives back
     the same values, with two exceptions: a non-finite float, which can only sit in a pass-through
     field no loader reads (e.g. a bare ``NaN`` of an original file), is written as ``null`` (strict
-    JSON); and a document orjson cannot write (an integer beyond 64 bits) is written by
-    :func:`json.dumps` instead. Non-ASCII text is written as UTF-8 rather than ``\\u`` escapes.
+    JSON); and a document orjson cannot write (an integer beyond 64 bits) is written as
+    :func:`json.dumps` writes it. Non-ASCII text is written as UTF-8 rather than ``\\u`` escapes.
     """
     for name, document in documents.items():
         try:

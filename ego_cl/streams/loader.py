@@ -10,9 +10,9 @@ open containers (the source is pickled into each worker before it ever reads).
 sends its batches in the order :func:`worker_order` gives: each worker receives runs of
 ``run_batches`` consecutive batches (a reader that decodes forward then reads each run with one
 seek), and the batches are put back in stream order here before they are yielded. At most
-``(workers - 1) * run_batches`` finished batches wait in that reorder buffer. Where the last batches
-of a pass (after the last whole round) are shared among the workers by clip count
-(:func:`~ego_cl.streams.workers.pass_requests`), so no worker decodes the end alone.
+``(workers - 1) * run_batches`` finished batches wait in that reorder buffer. The batches after the
+last whole round of runs are shared among the workers by clip count
+(:func:`~ego_cl.streams.workers.pass_requests`), so no worker decodes the end of a pass alone.
 
 A bounded decode-once :class:`~ego_cl.streams.cache.ClipCache` (LRU by bytes) sits in the calling
 process: a clip already decoded by the stream, a replay fetch or another loader sharing the cache
