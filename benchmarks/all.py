@@ -3,7 +3,8 @@
     python -m benchmarks.all [--quick] [--only end_to_end,upstream] [--readme-only]
 
 Each benchmark writes ``benchmarks/results/<name>.json``; the README gets the latest headline
-table of all of them (ratios against their targets) and the machine they ran on. ``make bench``
+table of all of them (ratios against their targets) and the machine they ran on, and keeps the
+hand-written notes below its ``NOTES_MARK`` line. ``make bench``
 and ``make bench-quick`` call this. A failing benchmark is reported (tail of its log) and the
 others still run; the exit code is 1 if any failed.
 """
@@ -175,6 +176,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+NOTES_MARK = "<!-- notes: written by hand, kept when benchmarks.all rewrites the table above -->"
+
+
+def kept_notes(readme: Path) -> str:
+    """The hand-written notes of ``readme``: from :data:`NOTES_MARK` to the end (a fresh mark if
+    there are none yet)."""
+    text = readme.read_text() if readme.exists() else ""
+    at = text.find(NOTES_MARK)
+    return "\n" + (text[at:] if at >= 0 else NOTES_MARK + "\n")
+
+
 def write_readme(runs: list[dict[str, Any]]) -> None:
     """Rewrite ``benchmarks/README.md`` from the result files present now."""
     docs = {name: _load(name) for name in BENCHMARKS}
@@ -226,7 +238,7 @@ def write_readme(runs: list[dict[str, Any]]) -> None:
     versions = next((d["versions"] for d in docs.values() if d and isinstance(d.get("versions"), dict)), {})
     if versions:
         lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
-    README.write_text("\n".join(lines) + "\n")
+    README.write_text("\n".join(lines) + "\n" + kept_notes(README))
     print(f"wrote {README}")
 
 
