@@ -3,8 +3,10 @@
 A split file has ``split``, ``users`` (user id → list of annotation entries), ``clips`` (all
 entries, flat) and ``user_action_sets``. Files written by the original code load unchanged:
 participant ids are floats (``68.0``), the participant-less "NaN user" is under key ``"null"``
-and its entries carry a bare ``NaN`` (Python-flavoured JSON). The ``clips`` copy of the entries is
-not decoded a second time where it repeats ``users`` (:mod:`ego_cl.data.split_json`).
+and its entries carry a bare ``NaN`` (Python-flavoured JSON). Strict JSON, as ego_cl writes it, is
+parsed by orjson (:mod:`ego_cl.data.json_bytes`); a file orjson does not take (e.g. the original's
+bare ``NaN``) goes to the standard decoder, which does not decode the ``clips`` copy of the entries
+a second time where it repeats ``users`` (:mod:`ego_cl.data.split_json`).
 """
 
 from __future__ import annotations
