@@ -37,9 +37,9 @@ import structlog
 
 from ego_cl.data.fast_entry import plain_annotation
 from ego_cl.data.frames import action_span, float_seconds
-from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import Problems, RecordLabel, is_nan, read_json, record_label
 from ego_cl.data.taxonomy import Taxonomy
+from ego_cl.gc_pause import gc_paused
 from ego_cl.types import ActionAnnotation, UserId
 
 __all__ = ["LtaRecords", "VideoMeta", "load_lta_file", "load_metadata", "parse_entries", "user_id_of"]
@@ -197,7 +197,7 @@ def load_lta_file(
     Raises:
         AnnotationError: Listing every problem of the file.
     """
-    with gc_paused():  # millions of small acyclic objects (see ego_cl.data.gc_pause)
+    with gc_paused():  # millions of small acyclic objects (see ego_cl.gc_pause)
         raw, problems = read_json(path), Problems(path)
         entries = raw.get("clips") if isinstance(raw, dict) else None
         if not isinstance(entries, list):

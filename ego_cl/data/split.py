@@ -28,10 +28,10 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import Problems
 from ego_cl.data.records import LtaRecords
 from ego_cl.data.usersplit import NAN_USER, PRETRAIN_SPLIT, TEST_SPLIT, TRAIN_SPLIT, split_file_name
+from ego_cl.gc_pause import gc_paused
 from ego_cl.types import InputError, UserId
 
 __all__ = ["PAPER_TEST_USERS", "PAPER_TRAIN_USERS", "SplitError", "UserSplitResult", "build_user_split"]
@@ -90,7 +90,7 @@ def build_user_split(
     Raises:
         SplitError: Inconsistent clips, too few users, or ``paper`` on data without its users.
     """
-    with gc_paused():  # many small acyclic objects (see ego_cl.data.gc_pause)
+    with gc_paused():  # many small acyclic objects (see ego_cl.gc_pause)
         return _build_user_split(records, criterion, n_eval, n_train, seed)
 
 

@@ -17,11 +17,11 @@ from types import MappingProxyType
 
 import attrs
 
-from ego_cl.data.gc_pause import gc_paused
 from ego_cl.data.problems import AnnotationError, Problems, read_json
 from ego_cl.data.records import parse_entries
 from ego_cl.data.split_json import decode_split_json
 from ego_cl.data.taxonomy import Taxonomy
+from ego_cl.gc_pause import gc_paused
 from ego_cl.types import Action, ActionAnnotation, UserId
 
 __all__ = [
@@ -103,7 +103,7 @@ def load_user_split(path: str | Path, *, taxonomy: Taxonomy | None = None) -> Us
     Raises:
         AnnotationError: Listing every malformed entry (``users[<id>][<i>]``) and field.
     """
-    with gc_paused():  # millions of small acyclic objects (see ego_cl.data.gc_pause)
+    with gc_paused():  # millions of small acyclic objects (see ego_cl.gc_pause)
         return _load_user_split(path, taxonomy)
 
 

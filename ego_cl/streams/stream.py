@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 import structlog
 
+from ego_cl.gc_pause import gc_paused
 from ego_cl.protocols import ClipSampler
 from ego_cl.streams.overlap import (
     OverlapCounts,
@@ -322,35 +323,38 @@ def build_user_stream(
         raise ValueError("filter_unseen needs pretrain_actions (or pass filter_unseen=False)")
     if max_samples is not None and max_samples < 0:
         raise ValueError(f"max_samples must be >= 0, got {max_samples}")
-    floats = upstream_float_boundaries
-    segments = segments_from_annotations(order_annotations(annotations), float_times=floats)
-    overlap = apply_overlap_policy(segments, policy, min_remainder_s=clip_s, float_arithmetic=floats)
-    seen = (pretrain_actions or frozenset()) if filter_unseen else None
-    clips, n_sampled, n_unseen, n_unseen_labels = _sample_windows(overlap.segments, sampler, seen)
-    n_cut = 0
-    if max_samples is not None and len(clips) > max_samples:
-        n_cut = len(clips) - max_samples
-        clips = clips[:max_samples]
-    segs = [clip[0] for clip in clips]
-    new_clip, new_video = _transitions(segs, "clip_uid"), _transitions(segs, "video_uid")
-    order = shuffle_order(len(clips), shuffle_seed)
-    final = tuple(_sample(new, user_id, clips[old]) for new, old in enumerate(order))
-    counts = StreamCounts(
-        n_annotations=len(annotations),
-        overlap=overlap.counts,
-        n_windows=len(overlap.segments),
-        n_sampled=n_sampled,
-        n_unseen_dropped=n_unseen,
-        n_unseen_labels_dropped=n_unseen_labels,
-        n_cut=n_cut,
-        n_samples=len(final),
-    )
-    log.debug("user_stream_built", user_id=user_id, policy=policy, n_samples=len(final), n_sampled=n_sampled)
-    return UserStream(
-        user_id=user_id,
-        samples=final,
-        counts=counts,
-        clip_transitions=tuple(new for new, old in enumerate(order) if new_clip[old]),
-        video_transitions=tuple(new for new, old in enumerate(order) if new_video[old]),
-        shuffle_seed=shuffle_seed,
-    )
+    with gc_paused():  # a long stream is hundreds of thousands of small acyclic objects
+        floats = upstream_float_boundaries
+        segments = segments_from_annotations(order_annotations(annotations), float_times=floats)
+        overlap = apply_overlap_policy(segments, policy, min_remainder_s=clip_s, float_arithmetic=floats)
+        seen = (pretrain_actions or frozenset()) if filter_unseen else None
+        clips, n_sampled, n_unseen, n_unseen_labels = _sample_windows(overlap.segments, sampler, seen)
+        n_cut = 0
+        if max_samples is not None and len(clips) > max_samples:
+            n_cut = len(clips) - max_samples
+            clips = clips[:max_samples]
+        segs = [clip[0] for clip in clips]
+        new_clip, new_video = _transitions(segs, "clip_uid"), _transitions(segs, "video_uid")
+        order = shuffle_order(len(clips), shuffle_seed)
+        final = tuple(_sample(new, user_id, clips[old]) for new, old in enumerate(order))
+        counts = StreamCounts(
+            n_annotations=len(annotations),
+            overlap=overlap.counts,
+            n_windows=len(overlap.segments),
+            n_sampled=n_sampled,
+            n_unseen_dropped=n_unseen,
+            n_unseen_labels_dropped=n_unseen_labels,
+            n_cut=n_cut,
+            n_samples=len(final),
+        )
+        log.debug(
+            "user_stream_built", user_id=user_id, policy=policy, n_samples=len(final), n_sampled=n_sampled
+        )
+        return UserStream(
+            user_id=user_id,
+            samples=final,
+            counts=counts,
+            clip_transitions=tuple(new for new, old in enumerate(order) if new_clip[old]),
+            video_transitions=tuple(new for new, old in enumerate(order) if new_video[old]),
+            shuffle_seed=shuffle_seed,
+        )
