@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
 
 from ego_cl.data.usersplit import load_user_split
+from ego_cl.runners import datasets
 from ego_cl.runners.cli import guarded_main
 from ego_cl.runners.datasets import write_split_documents
+from ego_cl.runners.files import NoSpaceError
 from ego_cl.runners.split import main
 from tests.data.conftest import synthetic_config, synthetic_root  # noqa: F401  (session fixtures)
 
@@ -80,3 +83,21 @@ def test_split_documents_read_back_as_json_dumps_would_have_written_them(tmp_pat
     assert b == documents["b.json"]
     assert type(b["list"][1]) is float
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]  # no temporaries left
+
+
+def test_a_failed_split_file_write_raises_and_stops_the_files_after_it(tmp_path, monkeypatch):
+    written: list[str] = []
+
+    def write(path, data):
+        written.append(path.name)
+        if path.name == "b.json":
+            raise NoSpaceError(path, OSError(errno.ENOSPC, "No space left on device"))
+        (tmp_path / path.name).write_bytes(data)
+
+    monkeypatch.setattr(datasets, "atomic_write_bytes", write)
+    documents = {name: {"split": name} for name in ("a.json", "b.json", "c.json")}
+    with pytest.raises(NoSpaceError, match=r"b\.json"):
+        write_split_documents(documents, tmp_path)
+    assert written == ["a.json", "b.json"]
+    assert json.loads((tmp_path / "a.json").read_bytes()) == {"split": "a.json"}
+    assert not (tmp_path / "c.json").exists()
