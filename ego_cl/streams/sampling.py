@@ -115,19 +115,27 @@ class UniformClipSampler:
         """Clip spans of ``window``, sorted by start (see the module docstring for the rule)."""
         # exact, in integer counts of 1/den s: the k-th clip starts at start + k * step (the
         # Fraction of an integer ratio is the same normalised number the Fraction sums give)
+        # (each numerator / denominator read once: they are Python-level properties)
         start, end, clip_s, step_s = window.start_s, window.end_s, self.clip_s, self.step_s
-        den = math.lcm(start.denominator, end.denominator, clip_s.denominator, step_s.denominator)
-        first, last = start.numerator * (den // start.denominator), end.numerator * (den // end.denominator)
-        clip = clip_s.numerator * (den // clip_s.denominator)
+        start_den, end_den, clip_den, step_den = (
+            start.denominator,
+            end.denominator,
+            clip_s.denominator,
+            step_s.denominator,
+        )
+        den = math.lcm(start_den, end_den, clip_den, step_den)
+        first, last = start.numerator * (den // start_den), end.numerator * (den // end_den)
+        clip = clip_s.numerator * (den // clip_den)
         if last - first < clip:
             if self.short_window == "extend":
                 yield Span(start, start + clip_s)
             elif self.short_window == "pad":
                 yield window
             return
-        step = step_s.numerator * (den // step_s.denominator)
+        step = step_s.numerator * (den // step_den)
         n_clips = (last - first - clip) // step + 1
-        for tick in range(first, first + n_clips * step, step):
+        yield Span(start, _seconds(first + clip, den))  # the first clip starts with the window
+        for tick in range(first + step, first + n_clips * step, step):
             yield Span(_seconds(tick, den), _seconds(tick + clip, den))
 
 
