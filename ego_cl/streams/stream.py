@@ -247,13 +247,16 @@ def _sample_windows(
             )
         n_sampled += len(spans)
         actions = seg.actions
-        if pretrain_actions is not None:
+        if pretrain_actions is not None and not (len(actions) == 1 and actions[0] in pretrain_actions):
             actions = tuple(a for a in seg.actions if a in pretrain_actions)
             if not actions:
                 n_dropped += len(spans)
                 continue
             n_labels += (len(seg.actions) - len(actions)) * len(spans)
-        kept.extend((seg, actions, k, span) for k, span in enumerate(spans))
+        if len(spans) == 1:  # most windows: no generator for one clip
+            kept.append((seg, actions, 0, spans[0]))
+        else:
+            kept.extend((seg, actions, k, span) for k, span in enumerate(spans))
     return kept, n_sampled, n_dropped, n_labels
 
 
