@@ -150,8 +150,8 @@ def write_user_split(
 
     The annotation folder (``v1/annotations`` or ``v2/annotations``) is found as
     :func:`ego_cl.data.layout.find_layout` says, or given as ``annotations_dir``. The loaded records
-    are frozen out of the cyclic garbage collector before the split is built, in a process ego_cl
-    owns (:func:`~ego_cl.runners.heap.long_lived`).
+    and the split built from them (the documents it writes) are frozen out of the cyclic garbage
+    collector, in a process ego_cl owns (:func:`~ego_cl.runners.heap.long_lived`).
 
     Raises:
         InputError: Malformed input files (all problems of a file at once), an unrecognised
@@ -159,10 +159,10 @@ def write_user_split(
     """
     layout = find_layout(ego4d_root, annotations_dir=annotations_dir, video_dir=ego4d_root)
     taxonomy = find_taxonomy(layout.root, annotations_dir=layout.annotations_dir)
-    with long_lived():  # records for the rest of the command: out of every later collection
+    with long_lived():  # records and split for the rest of the command: out of every later collection
         metadata = load_metadata(layout.metadata)
         records = [load_lta_file(path, taxonomy=taxonomy, metadata=metadata) for path in layout.lta_files]
-    result = build_user_split(records, criterion=criterion, n_eval=n_eval, n_train=n_train, seed=seed)
+        result = build_user_split(records, criterion=criterion, n_eval=n_eval, n_train=n_train, seed=seed)
     out = Path(out_dir)
     write_split_documents(result.documents, out)
     atomic_write_text(out / SUMMARY_FILE, json.dumps(result.summary, indent=1))
