@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["loads"]
+__all__ = ["loads", "orjson_loads"]
 
 _DIGITS = bytes(ord("0") if ord("0") <= i <= ord("9") else ord(" ") for i in range(256))
 _LONG_RUN = b"0" * 19
@@ -51,10 +51,22 @@ def loads(data: bytes, decode: Callable[[str], Any] = json.loads) -> Any:
         >>> loads(b"12345678901234567890123")  # exact, as json.loads
         12345678901234567890123
     """
+    taken, value = orjson_loads(data)
+    return value if taken else decode(data.decode("utf-8"))
+
+
+def orjson_loads(data: bytes) -> tuple[bool, Any]:
+    """``(True, value)`` where orjson parses ``data`` to provably what :func:`json.loads` gives,
+    else ``(False, None)`` (then the standard decoder decides, or words the error).
+
+    Example:
+        >>> orjson_loads(b'[1, "a"]'), orjson_loads(b"[NaN]")
+        ((True, [1, 'a']), (False, None))
+    """
     # orjson refuses a bare NaN itself; no separate search for it (a pass over every byte)
-    if _LONG_RUN not in data.translate(_DIGITS):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass  # the standard decoder accepts it, or words the error
-    return decode(data.decode("utf-8"))
+    if _LONG_RUN in data.translate(_DIGITS):
+        return False, None
+    try:
+        return True, orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False, None

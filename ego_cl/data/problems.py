@@ -108,7 +108,12 @@ def _short(value: Any, n: int = 60) -> str:
     return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
-def read_json(path: str | Path, decode: Callable[[str], Any] = json.loads) -> Any:
+def read_json(
+    path: str | Path,
+    decode: Callable[[str], Any] = json.loads,
+    *,
+    parse: Callable[[bytes, Callable[[str], Any]], Any] = loads,
+) -> Any:
     """Read a JSON file, accepting Python-style bare ``NaN`` (the original split files use it).
 
     Args:
@@ -116,6 +121,8 @@ def read_json(path: str | Path, decode: Callable[[str], Any] = json.loads) -> An
         decode: Text → value; :func:`json.loads` or an equivalent that raises its errors. Strict
             JSON is parsed by orjson instead where the result is the same
             (:mod:`ego_cl.data.json_bytes`).
+        parse: ``(bytes, decode)`` → value: :func:`ego_cl.data.json_bytes.loads`, or an equivalent
+            (:func:`ego_cl.data.split_bytes.loads_split` for split files).
 
     Raises:
         AnnotationError: The file is missing, unreadable or not JSON.
@@ -123,7 +130,7 @@ def read_json(path: str | Path, decode: Callable[[str], Any] = json.loads) -> An
     path = Path(path)
     try:
         with open(path, "rb") as handle:
-            return loads(handle.read(), decode)
+            return parse(handle.read(), decode)
     except FileNotFoundError:
         raise AnnotationError(str(path), ["file not found"]) from None
     except OSError as exc:

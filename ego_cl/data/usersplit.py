@@ -4,9 +4,10 @@ A split file has ``split``, ``users`` (user id → list of annotation entries), 
 entries, flat) and ``user_action_sets``. Files written by the original code load unchanged:
 participant ids are floats (``68.0``), the participant-less "NaN user" is under key ``"null"``
 and its entries carry a bare ``NaN`` (Python-flavoured JSON). Strict JSON, as ego_cl writes it, is
-parsed by orjson (:mod:`ego_cl.data.json_bytes`); a file orjson does not take (e.g. the original's
-bare ``NaN``) goes to the standard decoder, which does not decode the ``clips`` copy of the entries
-a second time where it repeats ``users`` (:mod:`ego_cl.data.split_json`).
+parsed by orjson (:mod:`ego_cl.data.json_bytes`), and the ``clips`` copy of the entries is not
+parsed a second time where it repeats ``users`` byte for byte (:mod:`ego_cl.data.split_bytes`); a
+file orjson does not take (e.g. the original's bare ``NaN``) goes to the standard decoder, which
+skips the ``clips`` copy likewise (:mod:`ego_cl.data.split_json`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import attrs
 
 from ego_cl.data.problems import AnnotationError, Problems, read_json
 from ego_cl.data.records import parse_entries
+from ego_cl.data.split_bytes import loads_split
 from ego_cl.data.split_json import decode_split_json
 from ego_cl.data.taxonomy import Taxonomy
 from ego_cl.gc_pause import gc_paused
@@ -108,7 +110,7 @@ def load_user_split(path: str | Path, *, taxonomy: Taxonomy | None = None) -> Us
 
 
 def _load_user_split(path: str | Path, taxonomy: Taxonomy | None) -> UserSplit:
-    raw = read_json(path, decode_split_json)
+    raw = read_json(path, decode_split_json, parse=loads_split)
     problems = Problems(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("users"), dict):
         problems.add("<root>", "users", "expected an object mapping user ids to entry lists")
