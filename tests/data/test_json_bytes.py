@@ -11,19 +11,11 @@ from hypothesis import strategies as st
 
 from ego_cl.data import json_bytes
 from ego_cl.data.json_bytes import loads
-
-
-def _outcome(call, data: bytes):
-    """``("value", canonical text)`` or ``("error", type, message)``: ``json.dumps`` tells ``1`` from
-    ``1.0`` and ``-0.0`` from ``0.0``, keeps key order, and spells NaN."""
-    try:
-        return ("value", json.dumps(call(data)))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-        return ("error", type(err).__name__, str(err))
+from tests.data.json_outcome import outcome
 
 
 def _same(data: bytes) -> None:
-    assert _outcome(loads, data) == _outcome(lambda b: json.loads(b.decode("utf-8")), data)
+    assert outcome(loads, data) == outcome(lambda b: json.loads(b.decode("utf-8")), data)
 
 
 _SCALARS = st.one_of(

@@ -15,19 +15,11 @@ from ego_cl.data import split_bytes
 from ego_cl.data.split_bytes import loads_split
 from ego_cl.data.usersplit import load_user_split
 from ego_cl.runners.datasets import write_split_documents
-
-
-def _outcome(call, data: bytes):
-    """``("value", canonical text)`` or ``("error", type, message)`` (``json.dumps`` keeps key order
-    and tells ``1`` from ``1.0``)."""
-    try:
-        return ("value", json.dumps(call(data)))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-        return ("error", type(err).__name__, str(err))
+from tests.data.json_outcome import outcome
 
 
 def _same(data: bytes) -> None:
-    assert _outcome(loads_split, data) == _outcome(lambda b: json.loads(b.decode("utf-8")), data)
+    assert outcome(loads_split, data) == outcome(lambda b: json.loads(b.decode("utf-8")), data)
 
 
 _SCALARS = st.one_of(
