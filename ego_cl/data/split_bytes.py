@@ -13,9 +13,10 @@ compares the two on generated documents):
   extent is fixed by where it starts, so no other end is possible.
 - The ``clips`` bytes equal what orjson writes for those entries, which read back as exactly those
   values (orjson writes shortest round-trip floats, exact integers and strings).
-- The members between ``users`` and ``clips`` and those after ``clips`` are parsed by orjson as one
-  object each, ``clips`` found at the first ``,"clips":[`` (a quote after a comma cannot sit inside
-  a JSON string, and the parse proves the slice is whole members).
+- ``clips`` is looked for at the first ``,"clips":`` after ``users``. The members between the two
+  and those after ``clips`` are parsed by orjson as one object each; with ``users`` and ``clips``
+  proven as above, the file is then exactly those members in that order, whatever else that
+  pattern might have matched.
 - Every slice orjson parses passes the same checks as :func:`ego_cl.data.json_bytes.orjson_loads`
   (no run of 19 or more digits), and every byte of the file is in one slice or in ``clips``.
 - The document is put together member by member in file order, so a repeated top-level key keeps
