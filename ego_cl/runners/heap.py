@@ -19,6 +19,8 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+from ego_cl.gc_pause import gc_paused
+
 __all__ = ["long_lived", "own_process", "owns_process"]
 
 _owned = False
@@ -54,11 +56,6 @@ def long_lived() -> Iterator[None]:
         yield
         return
     gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         yield
         gc.freeze()
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ego_cl.gc_pause import gc_paused
+
 __all__ = [
     "Collated",
     "Request",
@@ -73,13 +75,8 @@ def start_pass(loader: DataLoader, started: set[int]) -> Iterator:
     if not loader.num_workers or id(loader) in started:
         return iter(loader)
     started.add(id(loader))
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return iter(loader)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class RequestPlan:
