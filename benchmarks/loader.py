@@ -18,12 +18,16 @@ Each is run at source resolution and, for ours, on the resized copy (the resized
 the same clips encoded at a short side of 160 px in ``--quick``, 320 px otherwise), with 0 and
 2 workers. Sources: 640x360 (``--quick``) or 1280x720.
 
+- ``every``: ours with ``skip_nonref=False``, decoding every frame it passes (the reader before
+  round 6 of issue 17): what skipping unshown non-reference frames gains.
 - ``bound``: the decode-once bound of the same stream on the source (``benchmarks.decode_bound``:
   every frame of each needed video, from its start to its last used frame, decoded once, the used
   frames converted at the same size, one decoder thread, in 1 or 2 processes, start-up excluded):
   what a loader that decodes every frame up to the last it needs costs. This stream's clips are
   sparse (one per action, gaps of seconds), and ours seeks past gaps longer than about a GOP, so
   ours may beat this bound; ``bound / upstream`` shows how much of the gain is decoding once.
+- ``bound_skip``: the same bound, except that non-reference frames no sample shows are not
+  decoded (chosen from the whole file's timestamps): the limit of a decoder that skips as ours does.
 
     python -m benchmarks.loader [--quick]
 
@@ -33,6 +37,7 @@ Prints a table and writes ``benchmarks/results/loader.json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import statistics
@@ -70,11 +75,17 @@ class FileSource:
     """A minimal ``StreamSource`` over ``<video_dir>/<clip_uid>.mp4`` with ``ClipReader``."""
 
     def __init__(
-        self, video_dir: Path, annotations: Sequence[ActionAnnotation], *, thread_count: int, short_side: int
+        self,
+        video_dir: Path,
+        annotations: Sequence[ActionAnnotation],
+        *,
+        thread_count: int,
+        short_side: int,
+        skip: bool = True,
     ):
         self.video_dir = Path(video_dir)
         self._annotations = tuple(annotations)
-        self.reader = ClipReader(short_side=short_side, thread_count=thread_count)
+        self.reader = ClipReader(short_side=short_side, thread_count=thread_count, skip_nonref=skip)
 
     def users(self) -> list[str]:
         return ["u1"]
@@ -120,10 +131,10 @@ def make_dataset(
     return mine
 
 
-def _time_ours(video_dir, annotations, samples, transform, n_frames, workers) -> tuple[float, int]:
+def _time_ours(video_dir, annotations, samples, transform, n_frames, workers, skip=True) -> tuple[float, int]:
     # Decode-time resize to the transform's short side, as the runner's source (``stream.side_px``).
     threads = 1 if workers else 0
-    source = FileSource(video_dir, annotations, thread_count=threads, short_side=transform.side_px)
+    source = FileSource(video_dir, annotations, thread_count=threads, short_side=transform.side_px, skip=skip)
     start = time.perf_counter()
     loader = StreamLoader(source, samples, transform, n_frames=n_frames, workers=workers, cache_bytes=0)
     n = sum(len(batch) for batch in loader)
@@ -249,15 +260,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("upstream", "source", 2),
             ("ours", "source", 0),
             ("ours", "source", 2),
+            ("every", "source", 0),
+            ("every", "source", 2),
             ("ours", "cache", 0),
             ("ours", "cache", 2),
         ]
         for pipeline, size, workers in plan:
             times, n = [], 0
             for _ in range(repeats):
-                if pipeline == "ours":
+                if pipeline in ("ours", "every"):
                     seconds, n = _time_ours(
-                        root / size, annotations, samples, transform, args.frames, workers
+                        root / size, annotations, samples, transform, args.frames, workers, pipeline == "ours"
                     )
                 else:
                     seconds, n = _time_upstream(root / size, samples, transform, workers)
@@ -272,23 +285,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {pipeline:8s} {size:6s} workers={workers}: {n / statistics.median(times):7.2f} clips/s",
                 flush=True,
             )
-        for workers in (0, 2):  # the decode-once bound of this stream (see the module docstring)
+        for pipeline, workers in itertools.product(("bound", "bound_skip"), (0, 2)):
+            # the decode-once bounds of this stream (see the module docstring)
             times = [
                 len(samples)
-                / measure_bound(root / "source", samples, args.frames, args.side, max(1, workers))[
-                    "steady_clips_per_s"
-                ]
+                / measure_bound(
+                    root / "source",
+                    samples,
+                    args.frames,
+                    args.side,
+                    max(1, workers),
+                    pipeline == "bound_skip",
+                )["steady_clips_per_s"]
                 for _ in range(repeats)
             ]
-            runs[f"bound/source/w{workers}"] = {
-                "pipeline": "bound",
+            runs[f"{pipeline}/source/w{workers}"] = {
+                "pipeline": pipeline,
                 "video": "source",
                 "workers": workers,
                 **_summary(times, len(samples)),
             }
-            print(
-                f"  bound    source workers={workers}: {len(samples) / statistics.median(times):7.2f} clips/s"
-            )
+            rate = len(samples) / statistics.median(times)
+            print(f"  {pipeline:10s} source workers={workers}: {rate:7.2f} clips/s")
 
     base = {w: runs[f"upstream/source/w{w}"]["clips_per_s"]["median"] for w in (0, 2)}
     for run in runs.values():

@@ -24,6 +24,11 @@ the same either way: the rule above is applied to the same decoded frames (close
 ffmpeg/x264 write them). A file whose timestamps ever fail to increase is read by seeking only
 (a continued read that meets one is redone from a seek), because the skip-repeated-timestamp rule
 counts from the seek point.
+
+**Skip what no sample shows.** H.264 non-reference frames that no sample instant of the read can
+show, and no later read either, are not decoded (:mod:`ego_cl.data.decoder`): the pixels of every
+other frame are unchanged, and a camera-like source with B-frames needs about a third less
+decoding. ``skip_nonref=False`` decodes every frame.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ego_cl.data.codec import av, scaler_threads
+from ego_cl.data.decoder import FrameDecoder, FrameWithoutTimestampError
 from ego_cl.types import InputError, Span
 
 __all__ = [
@@ -63,7 +69,7 @@ class _Cursor:
 
     __slots__ = ("held", "rest")
 
-    def __init__(self, held: list[Timed], rest: Iterator[Timed]):
+    def __init__(self, held: list[Timed], rest: FrameDecoder):
         self.held = held
         self.rest = rest
 
@@ -147,6 +153,9 @@ class ClipReader:
         forward_s: Decode forward instead of seeking when the next span of an open file starts at
             most this many seconds past the decoder's position (about a GOP: beyond it a seek
             decodes less). ``None`` seeks for every span (the reader before decode-once).
+        skip_nonref: Leave undecoded the H.264 non-reference frames that no sample can show
+            (:mod:`ego_cl.data.decoder`; same pixels, less decoding on sources with B-frames).
+            ``False`` decodes every frame, as the reader before it did.
     """
 
     def __init__(
@@ -158,6 +167,7 @@ class ClipReader:
         max_open: int = 2,
         interpolation: str = "BILINEAR",
         forward_s: float | Fraction | None = 4,
+        skip_nonref: bool = True,
     ):
         if short_side is not None and short_side < 1:
             raise ValueError(f"short_side must be >= 1, got {short_side}")
@@ -169,6 +179,7 @@ class ClipReader:
         self.max_open = max(1, max_open)
         self.interpolation = interpolation
         self.forward_s = None if forward_s is None else Fraction(forward_s)
+        self.skip_nonref = skip_nonref
         self._open: OrderedDict[str, Any] = OrderedDict()
         self._cursors: dict[str, _Cursor] = {}
         self._seek_only: set[str] = set()
@@ -209,6 +220,9 @@ class ClipReader:
         except av().error.FFmpegError as exc:
             self._forget(path)
             raise VideoDecodeError(path, span, f"decoding failed ({exc})") from None
+        except FrameWithoutTimestampError:
+            self._forget(path)
+            raise VideoDecodeError(path, span, "frame without a timestamp") from None
 
     def _continues(self, cursor: _Cursor, first: Fraction) -> bool:
         """Whether a read whose first sample is at ``first`` continues from ``cursor``."""
@@ -253,10 +267,11 @@ class ClipReader:
         leaves a cursor at the position reached (unless the file is read by seeking only)."""
         stream = container.streams.video[0]
         if cursor is None:
-            rest = self._frames_from(container, stream, path, span, targets[0])
-            frames: Iterator[Timed] = rest
+            rest, head = self._frames_from(container, stream, path, span, targets)
+            frames: Iterator[Timed] = itertools.chain((head,), rest)
         else:
             rest = cursor.rest
+            rest.aim(targets)
             frames = itertools.chain(cursor.held, rest)
         chosen: list[Any] = [None] * len(targets)
         next_target = 0
@@ -284,30 +299,27 @@ class ClipReader:
         return self._convert(chosen)
 
     def _frames_from(
-        self, container: Any, stream: Any, path: str | Path, span: Span, first: Fraction
-    ) -> Iterator[tuple[Any, Fraction]]:
-        """Decoded frames with their times, starting at or before ``first`` (or at the file start)."""
+        self, container: Any, stream: Any, path: str | Path, span: Span, targets: list[Fraction]
+    ) -> tuple[FrameDecoder, Timed]:
+        """A decoder aimed at ``targets`` and its first frame, at or before ``targets[0]`` (or at
+        the file start)."""
         start_pts = stream.start_time or 0
         base = stream.time_base
+        first = targets[0]
+        skip = self.skip_nonref and str(path) not in self._seek_only
         for backoff in (Fraction(0), *_SEEK_BACKOFF_S, None):
             seek_s = Fraction(0) if backoff is None else max(Fraction(0), first - backoff)
             container.seek(start_pts + int(seek_s / base), backward=True, any_frame=False, stream=stream)
-            frames = container.decode(stream)
-            head = next(frames, None)
+            decoder = FrameDecoder(container, stream, skip=skip)
+            decoder.aim(targets)
+            head = next(decoder, None)
             if head is None:
                 if backoff is None:
                     raise VideoDecodeError(path, span, "no decodable frame")
                 continue
-            if head.pts is None:
-                raise VideoDecodeError(path, span, "frame without a timestamp")
-            head_time = (head.pts - start_pts) * base
-            if head_time <= first or seek_s == 0:
-                yield head, head_time
-                for frame in frames:
-                    if frame.pts is None:
-                        raise VideoDecodeError(path, span, "frame without a timestamp")
-                    yield frame, (frame.pts - start_pts) * base
-                return
+            if head[1] <= first or seek_s == 0:
+                return decoder, head
+        raise AssertionError("unreachable: the last attempt seeks to the file start")
 
     @staticmethod
     def _check_end(

@@ -143,7 +143,7 @@ def _check_sequence(paths, reads, forward_s):
     reader = ClipReader(forward_s=forward_s, max_open=1 if len(paths) > 1 else 2)
     for k, (span, n) in enumerate(reads):
         path = paths[k % len(paths)]
-        fresh = ClipReader(forward_s=None).read(path, span, n)
+        fresh = ClipReader(forward_s=None, skip_nonref=False).read(path, span, n)
         np.testing.assert_array_equal(reader.read(path, span, n), fresh, err_msg=f"read {k}: {span}")
 
 
