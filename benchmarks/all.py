@@ -44,8 +44,10 @@ DESCRIPTIONS = {
     "decode": "random-access clip decoding, our PyAV reader vs pytorchvideo `EncodedVideo`, on the source "
     "and the resized cache",
     "decode_bound": "stream loader vs the decode-once bound (every frame of the needed videos decoded "
-    "once, used frames converted), 720p long and short GOP; old vs new reader",
-    "loader": "stream loader clips/s, ours vs upstream-style pytorchvideo `LabeledVideoDataset`",
+    "once, used frames converted) and vs the same bound skipping the non-reference frames no sample "
+    "shows, 720p long and short GOP; old vs new reader",
+    "loader": "stream loader clips/s, ours vs upstream-style pytorchvideo `LabeledVideoDataset` (and ours "
+    "decoding every frame, and both decode-once bounds), pipelines interleaved per repeat",
     "compute": "forward+backward samples/s of every network (the compute-only bound per step)",
     "end_to_end": "stream runner (pool, loader, predict/log/metrics/learn, Parquet, checkpoints) vs the "
     "same predict+learn on batches already in memory",

@@ -202,6 +202,10 @@ def measure_bound(
     for s in samples:
         targets.setdefault(s.clip_uid, []).extend(sample_times(s.span, n_frames))
     jobs = [(str(video_dir / f"{uid}.mp4"), sorted(set(t)), side, skip) for uid, t in targets.items()]
+    # PyAV containers are freed by the cyclic collector (container <-> stream). One left over from
+    # a frame-threaded decoder in this process and collected in a forked child waits forever for
+    # its decoder threads, which a fork does not copy: collect them here, before the fork.
+    gc.collect()
     cpu = cpu_seconds()
     started = time.perf_counter()
     pool = multiprocessing.get_context("fork").Pool(max(1, workers))

@@ -37,7 +37,7 @@ Prints a table and writes ``benchmarks/results/loader.json``.
 from __future__ import annotations
 
 import argparse
-import itertools
+import gc
 import json
 import platform
 import statistics
@@ -138,7 +138,9 @@ def _time_ours(video_dir, annotations, samples, transform, n_frames, workers, sk
     start = time.perf_counter()
     loader = StreamLoader(source, samples, transform, n_frames=n_frames, workers=workers, cache_bytes=0)
     n = sum(len(batch) for batch in loader)
-    return time.perf_counter() - start, n
+    seconds = time.perf_counter() - start
+    source.reader.close()
+    return seconds, n
 
 
 class _UpstreamTransform:
@@ -207,6 +209,24 @@ def _time_upstream(video_dir, samples, transform, workers) -> tuple[float, int]:
     return time.perf_counter() - start, n
 
 
+def _time_pipeline(entry: tuple[str, str, int], root: Path, annotations, samples, transform, args) -> float:
+    """Seconds of one pass of ``(pipeline, video, workers)`` over ``samples``."""
+    pipeline, size, workers = entry
+    if pipeline in ("bound", "bound_skip"):  # the decode-once bounds (see the module docstring)
+        bound = measure_bound(
+            root / size, samples, args.frames, args.side, max(1, workers), skip=pipeline == "bound_skip"
+        )
+        return len(samples) / bound["steady_clips_per_s"]
+    if pipeline == "upstream":
+        seconds, n = _time_upstream(root / size, samples, transform, workers)
+    else:
+        skip = pipeline == "ours"
+        seconds, n = _time_ours(root / size, annotations, samples, transform, args.frames, workers, skip)
+    if n != len(samples):
+        raise RuntimeError(f"{pipeline} delivered {n} of {len(samples)} clips")
+    return seconds
+
+
 def _summary(times: list[float], n: int) -> dict:
     rates = [n / t for t in times]
     return {
@@ -254,59 +274,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_samples=max_samples,
         )
         samples = stream.samples
-        runs: dict[str, dict] = {}
+        # One repeat runs every pipeline once, each of ours beside upstream with the same workers,
+        # so the host's drift (about 20% within minutes here) moves them alike.
         plan = [
-            ("upstream", "source", 0),
-            ("upstream", "source", 2),
-            ("ours", "source", 0),
-            ("ours", "source", 2),
-            ("every", "source", 0),
-            ("every", "source", 2),
-            ("ours", "cache", 0),
-            ("ours", "cache", 2),
-        ]
-        for pipeline, size, workers in plan:
-            times, n = [], 0
-            for _ in range(repeats):
-                if pipeline in ("ours", "every"):
-                    seconds, n = _time_ours(
-                        root / size, annotations, samples, transform, args.frames, workers, pipeline == "ours"
-                    )
-                else:
-                    seconds, n = _time_upstream(root / size, samples, transform, workers)
-                times.append(seconds)
-            runs[f"{pipeline}/{size}/w{workers}"] = {
+            (pipeline, "source", workers)
+            for workers in (0, 2)
+            for pipeline in ("upstream", "ours", "every", "bound", "bound_skip")
+        ] + [("ours", "cache", 0), ("ours", "cache", 2)]
+        times: dict[tuple[str, str, int], list[float]] = {entry: [] for entry in plan}
+        for repeat in range(repeats):
+            for entry in plan:
+                gc.collect()  # no PyAV container of an earlier run may be collected in a forked worker
+                times[entry].append(_time_pipeline(entry, root, annotations, samples, transform, args))
+                rate = len(samples) / times[entry][-1]
+                print(
+                    f"  {repeat}: {entry[0]:10s} {entry[1]:6s} workers={entry[2]}: {rate:7.2f} clips/s",
+                    flush=True,
+                )
+        runs: dict[str, dict] = {
+            f"{pipeline}/{size}/w{workers}": {
                 "pipeline": pipeline,
                 "video": size,
                 "workers": workers,
-                **_summary(times, n),
+                **_summary(times[(pipeline, size, workers)], len(samples)),
             }
-            print(
-                f"  {pipeline:8s} {size:6s} workers={workers}: {n / statistics.median(times):7.2f} clips/s",
-                flush=True,
-            )
-        for pipeline, workers in itertools.product(("bound", "bound_skip"), (0, 2)):
-            # the decode-once bounds of this stream (see the module docstring)
-            times = [
-                len(samples)
-                / measure_bound(
-                    root / "source",
-                    samples,
-                    args.frames,
-                    args.side,
-                    max(1, workers),
-                    pipeline == "bound_skip",
-                )["steady_clips_per_s"]
-                for _ in range(repeats)
-            ]
-            runs[f"{pipeline}/source/w{workers}"] = {
-                "pipeline": pipeline,
-                "video": "source",
-                "workers": workers,
-                **_summary(times, len(samples)),
-            }
-            rate = len(samples) / statistics.median(times)
-            print(f"  {pipeline:10s} source workers={workers}: {rate:7.2f} clips/s")
+            for pipeline, size, workers in plan
+        }
 
     base = {w: runs[f"upstream/source/w{w}"]["clips_per_s"]["median"] for w in (0, 2)}
     for run in runs.values():
