@@ -179,10 +179,11 @@ class _Pool:
         slot.retiring = False
         args = (index, slot.device, self.threads, self.recycle_after, self.log_file, self.target)
         args = (*args, slot.tasks, self.results, os.getpid())
-        slot.proc = self.ctx.Process(target=worker_main, args=args, daemon=False)
+        proc = self.ctx.Process(target=worker_main, args=args, daemon=False)
         with interrupts_blocked():  # the child starts with SIGINT blocked, then ignores it
-            slot.proc.start()
-        log.debug("worker_started", slot=index, device=slot.device, pid=slot.proc.pid)
+            proc.start()
+        slot.proc = proc  # only a started process: one that failed to start is never joined
+        log.debug("worker_started", slot=index, device=slot.device, pid=proc.pid)
 
     def run(self, jobs: Sequence[Job], on_outcome, on_progress) -> list[Outcome]:
         pending, outcomes = deque(jobs), []

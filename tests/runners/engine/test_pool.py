@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ego_cl.runners.engine.pool import Job, run_jobs, slot_devices
@@ -105,3 +106,16 @@ def test_a_worker_whose_set_up_fails_reports_why_instead_of_an_exit_code(tmp_pat
         assert outcome.error.startswith("worker set-up on cuda:99 failed: ")
         assert "Traceback" in outcome.traceback
         assert outcome.exit_code is None
+
+
+def test_a_worker_that_cannot_start_raises_its_own_error(tmp_path, monkeypatch):
+    """E.g. spawn refused (no memory, or a main module without the ``__main__`` guard): the
+    caller sees why, not a failed join of a process that never started."""
+    import multiprocessing
+
+    def refuse(self):
+        raise OSError("cannot start a worker here")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    with pytest.raises(OSError, match="cannot start a worker here"):
+        run_jobs(_jobs(tmp_path / "pool"), fake_target, users_per_device=1, threads_per_slot=1)
