@@ -73,6 +73,7 @@ FULL = {"eval_user_s": 1000, "samples": {"tiny3d": 300, "x3d_xs": 300}, "repeats
 REPEATS_FULL = {"tiny3d": 5, "x3d_xs": 1}  # 300 x3d_xs clips take minutes per side on 2 cores;
 # tiny3d takes seconds, and on this shared box its runner / bound ratio varies by about 0.1 from
 # one repeat to the next: the median of five
+BESIDE_KINDS = {"tiny3d"}  # where decoding is a real share of a step (x3d_xs: 3%, and a minute more)
 DATASET = dict(
     n_eval_users=1,
     n_train_users=0,
@@ -115,13 +116,13 @@ def overrides_for(
     ]
 
 
-def compute_bound(cfg, threads: int) -> tuple[list[float], float, list[float]]:
+def compute_bound(cfg, threads: int, beside: bool = True) -> tuple[list[float], float, list[float]]:
     """Per-batch seconds of predict + learn over the user's batches, decoded into memory first;
     the seconds that decoding took (the loader's worker start included); and per-batch seconds of
     the same steps again while the loader decodes the pass once more beside them, a batch per step
     as in a run (what a run's steps cost on this machine with its decoding on the other core,
     before any of the runner's own work; compared in steady state, since this second pass starts
-    warm)."""
+    warm; skipped, an empty list, without ``beside``)."""
     from ego_cl.runners.engine.build import build_user_parts
     from ego_cl.runners.inputs import load_inputs, resolve_inputs
 
@@ -149,14 +150,16 @@ def compute_bound(cfg, threads: int) -> tuple[list[float], float, list[float]]:
         learner.predict(batch.without_labels())
         learner.learn(batch)
         times.append(time.perf_counter() - started)
-    beside, loading = [], iter(parts.batches(0))
+    if not beside:
+        return times, decode_s, []
+    beside_s, loading = [], iter(parts.batches(0))
     for batch in batches:
         started = time.perf_counter()
         next(loading)
         learner.predict(batch.without_labels())
         learner.learn(batch)
-        beside.append(time.perf_counter() - started)
-    return times, decode_s, beside
+        beside_s.append(time.perf_counter() - started)
+    return times, decode_s, beside_s
 
 
 def runner(cfg, overrides: list[str]) -> dict:
@@ -335,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint = random_checkpoint(root, home / f"{kind}.pt", kind)
             n = setting["samples"][kind]
             bound_s, steady_bound_s, stream_s, steady_s, wall_s, decode_s = [], [], [], [], [], []
-            beside_s, steady_beside_s = [], []
+            steady_beside_s: list[float] = []
             n_run = n_steady = 0
             first_s, setup_s, first_batch_s = [], [], []
             kind_repeats = repeats if args.quick or args.repeats else REPEATS_FULL.get(kind, repeats)
@@ -348,15 +351,15 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 cfg = load_config(StreamRunConfig, overrides=overrides)
                 threads = args.threads or slot_threads(cpu_count(), 1, cfg.stream.workers)
-                times, decoded, beside = compute_bound(cfg, threads)
+                times, decoded, beside = compute_bound(cfg, threads, kind in BESIDE_KINDS)
                 decode_s.append(decoded)
-                beside_s.append(beside)  # per batch; compared over the steady part below
                 got = runner(cfg, overrides)
                 n_run = got["n"]
                 seconds, n_steady = steady_runner(got["timeline"], n_run)
                 bound_s.append(sum(times))
                 steady_bound_s.append(sum(times[-(n_steady // 4) :]))
-                steady_beside_s.append(sum(beside_s[-1][-(n_steady // 4) :]))
+                if beside:  # per batch; compared over the steady part
+                    steady_beside_s.append(sum(beside[-(n_steady // 4) :]))
                 stream_s.append(got["seconds"])
                 steady_s.append(seconds)
                 wall_s.append(got["wall"])
@@ -367,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {kind} repeat {r}: bound {n_run / bound_s[-1]:.2f} clips/s "
                     f"runner {n_run / stream_s[-1]:.2f} clips/s (wall {n_run / wall_s[-1]:.2f}); "
                     f"steady state: bound {n_steady / steady_bound_s[-1]:.2f} "
-                    f"({n_steady / steady_beside_s[-1]:.2f} with decoding beside), "
-                    f"runner {n_steady / steady_s[-1]:.2f}",
+                    + (f"({n_steady / steady_beside_s[-1]:.2f} with decoding beside), " if beside else "")
+                    + f"runner {n_steady / steady_s[-1]:.2f}",
                     flush=True,
                 )
             bound = n_run / statistics.median(bound_s)
@@ -389,8 +392,6 @@ def main(argv: list[str] | None = None) -> int:
                 "steady_bound_seconds": stats(steady_bound_s),
                 "steady_runner_seconds": stats(steady_s),
                 "bound_clips_per_s": bound,
-                "steady_bound_with_decoding_seconds": stats(steady_beside_s),
-                "steady_bound_with_decoding_clips_per_s": n_steady / statistics.median(steady_beside_s),
                 "runner_clips_per_s": stream,
                 "runner_wall_clips_per_s": wall,
                 "steady_bound_clips_per_s": steady_bound,
@@ -398,6 +399,15 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio": stream / bound,
                 "ratio_wall": wall / bound,
                 "ratio_steady": steady / steady_bound,
+                **(
+                    {
+                        "steady_bound_with_decoding_seconds": stats(steady_beside_s),
+                        "steady_bound_with_decoding_clips_per_s": n_steady
+                        / statistics.median(steady_beside_s),
+                    }
+                    if steady_beside_s
+                    else {}
+                ),
                 "loader_clips_per_s": n_run / statistics.median(decode_s),
                 "limit_clips_per_s": min(bound, n_run / statistics.median(decode_s)),
                 "ratio_limit": stream / min(bound, n_run / statistics.median(decode_s)),
@@ -469,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bound's rate while the loader decodes on the other core",
             )
             for kind, r in results.items()
+            if "steady_bound_with_decoding_clips_per_s" in r
         ]
     }
     params = {
