@@ -18,9 +18,10 @@ non-reference frame; the decoder decides) exactly when all of these hold:
   open-GOP keyframe), and no other packet near it has the same timestamp (the "first frame shown
   at an instant" rule for repeated timestamps).
 
-Every other packet is decoded as usual (``DEFAULT``). Other codecs are never skipped. Times are
-compared as integers in the stream's time base: instant ``t`` is shown by a frame with timestamp
-``p`` only if ``p <= floor(start + t / time_base)``.
+The bound ``u`` assumes that the packet stamped ``u`` decodes to a frame, as every packet of an
+intact stream does. Every other packet is decoded as usual (``DEFAULT``). Other codecs are never
+skipped. Times are compared as integers in the stream's time base: instant ``t`` is shown by a
+frame with timestamp ``p`` only if ``p <= floor(start + t / time_base)``.
 """
 
 from __future__ import annotations
