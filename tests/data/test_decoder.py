@@ -25,6 +25,34 @@ def b_frame_video(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def open_gop_video(tmp_path_factory):
+    """5 s of a panning texture, open GOPs: B-frames after a keyframe that are shown before it."""
+    path = tmp_path_factory.mktemp("video") / "open_gop.mp4"
+    rng = np.random.default_rng(2)
+    texture = rng.integers(0, 255, (112, 128, 3), dtype=np.uint8)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.thread_count = 1
+        stream.options = {"crf": "18", "preset": "veryfast", "g": "24", "x264-params": "open-gop=1:bframes=3"}
+        for i in range(150):
+            y, x = (i // 3) % 64, i % 64
+            image = np.ascontiguousarray(texture[y : y + 48, x : x + 64])
+            image[:2, :2] = i % 256
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        packets = [
+            (p.pts, p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.pts is not None
+        ]
+    leading = [k for k in range(1, len(packets) - 1) if packets[k][1] and packets[k + 1][0] < packets[k][0]]
+    assert leading, "the encoder wrote no open GOP: the test would prove nothing"
+    return path
+
+
+@pytest.fixture(scope="module")
 def oracle(b_frame_video):
     return decode_all(b_frame_video)
 
@@ -96,11 +124,14 @@ SPAN_TICKS = st.tuples(st.integers(0, 1043), st.integers(1, 3 * 210), st.integer
     ticks=st.lists(SPAN_TICKS, min_size=1, max_size=8),
     threads=st.sampled_from([("NONE", 1), ("AUTO", 0), ("FRAME", 2)]),
     forward=st.sampled_from([1, 4, 100]),
+    open_gop=st.booleans(),
 )
 def test_skipping_reader_equals_a_reader_decoding_every_frame(
-    b_frame_video, small_video, ticks, threads, forward
+    b_frame_video, open_gop_video, small_video, ticks, threads, forward, open_gop
 ):
-    """Reads in stream order (continued) and in any order, over two files: identical arrays."""
+    """Reads in stream order (continued) and in any order, over two files (one with open GOPs, or
+    closed ones): identical arrays."""
+    first = open_gop_video if open_gop else b_frame_video
     thread_type, thread_count = threads
     skipping = ClipReader(thread_type=thread_type, thread_count=thread_count, forward_s=forward, max_open=1)
     every = ClipReader(
@@ -109,7 +140,7 @@ def test_skipping_reader_equals_a_reader_decoding_every_frame(
     reads = [(Span(s * TICK, (s + length) * TICK), n) for s, length, n in ticks]
     for order in (sorted(reads, key=lambda r: r[0].start_s), reads):
         for k, (span, n) in enumerate(order):
-            path = (b_frame_video, small_video)[k % 2] if len(order) > 3 else b_frame_video
+            path = (first, small_video)[k % 2] if len(order) > 3 else first
             np.testing.assert_array_equal(
                 skipping.read(path, span, n), every.read(path, span, n), err_msg=f"read {k}: {span}, n={n}"
             )
