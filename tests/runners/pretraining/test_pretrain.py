@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 from fractions import Fraction
 
 import attrs
@@ -39,7 +40,8 @@ class PatternSource:
 
     def read_clip(self, clip_uid, span, n_frames):
         verb, noun = self.labels[clip_uid]
-        seed = int(span.start_s * 30) * 131 + hash(clip_uid) % 1000
+        # crc32, not hash(): str hashes change from one process to the next (PYTHONHASHSEED)
+        seed = int(span.start_s * 30) * 131 + zlib.crc32(clip_uid.encode()) % 1000
         gen = torch.Generator().manual_seed(seed)
         frames = torch.rand(n_frames, 24, 24, 3, generator=gen) * 60
         frames[..., noun] += 120
@@ -92,7 +94,7 @@ def _cfg(tmp_path, *overrides: str) -> PretrainConfig:
         "run.threads=1",  # results depend on torch's thread count; earlier tests may have changed it
         "optim.epochs=3",
         "optim.batch_size=4",
-        "optim.lr=0.05",
+        "optim.lr=0.02",  # the validation loss falls for every one of 10 datasets tried; 0.05: 9
         "clips.n_frames=4",
         "clips.crop_px=16",
         "clips.train_min_side_px=16",
@@ -153,7 +155,7 @@ def test_a_killed_run_resumes_exactly(tmp_path, data, monkeypatch, straight_run)
 def test_resuming_with_another_config_or_without_resume_is_refused(tmp_path, data):
     small = ("optim.epochs=1", "run.max_train=4", "run.max_val=2")
     pretrain(_cfg(tmp_path, *small), data)
-    with pytest.raises(InputError, match=r"different config \(optim\.lr: 0\.05 -> 0\.1\)"):
+    with pytest.raises(InputError, match=r"different config \(optim\.lr: 0\.02 -> 0\.1\)"):
         pretrain(_cfg(tmp_path, *small, "optim.lr=0.1"), data)
     with pytest.raises(InputError, match="already holds"):
         pretrain(_cfg(tmp_path, *small, "run.resume=false"), data)
