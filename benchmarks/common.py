@@ -82,6 +82,33 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def cold_fork_server() -> None:
+    """Stop this process's multiprocessing fork server (if one runs), so that the next run starts
+    its workers as a new process would: the pool's fork server imports torch again. Uses the
+    stdlib's own test hook (``ForkServer._stop``)."""
+    import multiprocessing.forkserver
+
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    if server is not None and hasattr(server, "_stop"):
+        server._stop()
+
+
+def ready_fork_server() -> float:
+    """Start the pool's fork server (what ``run_stream`` imports in it) and wait until it can fork a
+    worker, as it is for a grid's next run or an embedding caller's next call; returns the seconds."""
+    import multiprocessing
+
+    from ego_cl.runners.engine.job import run_user_job
+    from ego_cl.runners.engine.pool import start_fork_server
+
+    started = time.perf_counter()
+    start_fork_server([run_user_job.__module__])
+    probe = multiprocessing.get_context("forkserver").Process(target=os.getpid)
+    probe.start()
+    probe.join()
+    return time.perf_counter() - started
+
+
 def stats(values: Sequence[float]) -> dict[str, Any]:
     """``{"min", "median", "max", "raw"}`` of repeated measurements."""
     values = [float(v) for v in values]

@@ -10,7 +10,7 @@ on 2 cores: the decode worker keeps the other core):
 - ``runner``: :func:`ego_cl.runners.stream.run_stream` (the real pool, loader, predict → log →
   metrics → learn loop, Parquet parts, checkpoints, ``DONE``); clips/s = stream samples / the
   user's own streaming seconds (``users/<id>/summary.json``); the whole-run wall time (worker
-  spawn, input loading) is reported beside it.
+  start with a fresh fork server, as in a new process; input loading) is reported beside it.
 - ``bound``: the same learner (built by :func:`ego_cl.runners.engine.build.build_user_parts` from the same
   config) doing the same ``predict`` + ``learn`` calls on the same batches, decoded into memory
   beforehand, in this process with the same ``T`` threads.
@@ -22,9 +22,10 @@ on 2 cores: the decode worker keeps the other core):
   from the worker's progress reports, the bound's from its per-batch times over the same clips),
   i.e. without the one-off start of the decode worker and the first batches.
 - ``start-up``: the fixed cost of a user, the run's wall time minus the user's own streaming seconds
-  (worker spawn and imports, input loading, run directory; ``setup_s`` of the user's
-  ``summary.json`` is the part after the worker received the job), and the user's own time to its
-  first batch (``startup.first_batch_s``: loader workers started, first clips decoded, first step).
+  (worker start: the fork server's imports, as in a new process; input loading, run directory;
+  ``setup_s`` of the user's ``summary.json`` is the part after the worker received the job), and the
+  user's own time to its first batch (``startup.first_batch_s``: loader workers started, first
+  clips decoded, first step).
 
 Kinds: ``tiny3d`` (8x64², its native input) and ``x3d_xs`` (4x112² on CPU; native is 4x160²).
 
@@ -57,6 +58,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import (
+    cold_fork_server,
     cpu_count,
     headline,
     print_table,
@@ -178,6 +180,7 @@ def runner(cfg, overrides: list[str]) -> dict:
             super().update(slot, key, done, total)
 
     points: list[tuple[float, int]] = []
+    cold_fork_server()  # every repeat starts its worker as a new process would
     started = time.perf_counter()
     run_dir, cfg = prepare_run_dir(cfg, overrides)
     plan = plan_run(cfg, resolve_inputs(cfg), run_dir)
@@ -448,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["ratio_limit"] >= 0.9,
                 f"{r['runner_clips_per_s']:.2f} vs min({r['bound_clips_per_s']:.2f} compute, "
                 f"{r['loader_clips_per_s']:.2f} loader) clips/s; runner / compute {r['ratio']:.2f}; "
-                f"start-up per user {r['startup_s']:.1f} s (spawn, imports, inputs; of it setup "
+                f"start-up per user {r['startup_s']:.1f} s (worker start, imports, inputs; of it setup "
                 f"{r['setup_s']:.1f} s), then first batch {r['first_batch_s']:.1f} s; with start-up "
                 f"{r['ratio_wall']:.2f} of compute; per clip: decode "
                 f"{r['decode_s_per_clip']:.3f} s (1 worker), compute {r['compute_cpu_s_per_clip']:.3f} "

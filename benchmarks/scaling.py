@@ -6,38 +6,48 @@ with x264's default 250-frame keyframe interval, decoded in the slot process its
 (``stream.workers=0``, one decoder thread) and resized to a 64-px short side, feeding ``tiny3d``
 (8x64², finetune, batch 4). Torch threads per slot are the pool's default (cores / slots: 2 with
 one slot, 1 each with two). Wall time is the whole :func:`ego_cl.runners.stream.run_stream` call
-(worker spawn and input loading included).
+(worker start and input loading included). Full mode streams users of about 400 s of video each
+(all their clips, about 125; cap 400).
 
-Full mode streams users of about 400 s of video each (all their clips, about 125; cap 400): since the
-decode-once reader, a 48-clip user streams in about 1 s, so short users measured only the
-fixed worker start (about 3.5 s per slot, which two slots do not halve). The start-up is reported
-separately: ``wall(1 slot) - sum of the users' stream seconds`` (one slot runs its users one after
-another), with the speed-up of the wall time minus that start. Both slots pay the start at once
-(a fresh worker imports torch, about 1.3 s, then torch._dynamo at its first optimiser, about
-1.05 s), so two slots take at least ``start + (wall(1 slot) - start) / 2``: the row shows that
-ceiling. ``--quick`` streams are too short to amortise the worker start: a smoke test only.
+Each setting runs twice:
+
+- **cold**: as a new process runs it. The pool's fork server is stopped first, so the run starts
+  it again and waits for its imports (torch, then ``torch._dynamo``, about 2.5 s). Both slots wait
+  for the same server, so that start does not halve: two slots take at least
+  ``start + (wall(1 slot) - start) / 2``, the ceiling the row shows. The start-up is
+  ``wall(1 slot) - sum of the users' stream seconds`` (one slot runs its users one after another).
+- **ready**: the fork server has already imported (a grid's next run, an embedding caller's next
+  call); its start is outside the wall time.
+
+And the cost of one worker start, which every recycled worker (``pool.recycle_after``) pays again:
+3 jobs that each build an optimiser (importing ``torch._dynamo``) in a fresh worker, 1 slot, spawned
+vs forked from the ready fork server.
 
     python -m benchmarks.scaling [--quick]
 
-Target: 1 slot / 2 slots wall time >= 1.8 on 2 cores (issue 17). Writes ``benchmarks/results/scaling.json``.
+Target: 1 slot / 2 slots wall time >= 1.8 on 2 cores (issue 17). ``--quick`` streams are too short to
+amortise any start: a smoke test only. Writes ``benchmarks/results/scaling.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import (
+    cold_fork_server,
     cpu_count,
-    cpu_seconds,
     headline,
     print_table,
     random_checkpoint,
+    ready_fork_server,
     stats,
     synthetic_root,
     write_result,
@@ -47,6 +57,11 @@ N_USERS = 4
 QUICK = {"size": (480, 270), "eval_user_s": 40, "samples": 16, "repeats": 1}
 FULL = {"size": (640, 360), "eval_user_s": 400, "samples": 400, "repeats": 1}
 GOP = 250  # x264's default keyframe interval: each random access decodes a longer GOP prefix
+MODES = ("cold", "ready")
+MODE_LABELS = {
+    "cold": "cold (as a new process)",
+    "ready": "fork server ready (a grid's or caller's next run)",
+}
 
 
 def _overrides(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str) -> list[str]:
@@ -72,18 +87,21 @@ def _overrides(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag:
 
 
 def run(
-    root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str
-) -> tuple[float, dict, dict, float]:
-    """Wall seconds of one run, its per-user streaming seconds and per-user clip counts, and the
-    CPU seconds it used (this process and its pool workers, which have exited by the end)."""
+    root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str, *, ready: bool
+) -> tuple[float, dict, dict]:
+    """Wall seconds of one run (fork server stopped first; ``ready``: started and waited for before
+    the clock starts), its per-user streaming seconds and per-user clip counts."""
     from ego_cl.runners.config import StreamRunConfig, load_config
     from ego_cl.runners.stream import run_stream
 
     overrides = _overrides(root, checkpoint, out, n, slots, tag)
     cfg = load_config(StreamRunConfig, overrides=overrides)
-    cpu, started = cpu_seconds(), time.perf_counter()
+    cold_fork_server()
+    if ready:
+        ready_fork_server()
+    started = time.perf_counter()
     summary = run_stream(cfg, overrides)
-    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    wall = time.perf_counter() - started
     if summary["failed"] or summary["n_done"] != N_USERS:
         raise RuntimeError(f"scaling run failed: {summary['failed']} (see {summary['run_dir']})")
     docs = {
@@ -91,7 +109,31 @@ def run(
         for u in summary["users"]
     }
     seconds = {u: d["seconds"] for u, d in docs.items()}
-    return wall, seconds, {u: d.get("n_samples") for u, d in docs.items()}, cpu
+    return wall, seconds, {u: d.get("n_samples") for u, d in docs.items()}
+
+
+def first_optimiser(payload: Any, device: str, report: Any) -> dict[str, Any]:
+    """Pool target of the worker-start measurement: what a user's first step imports."""
+    import torch
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    return {"pid": os.getpid()}
+
+
+def worker_start_seconds(method: str, n_jobs: int = 3) -> float:
+    """Seconds per job of ``n_jobs`` one-job workers on 1 slot (each job a fresh worker)."""
+    from ego_cl.runners.engine.pool import Job, run_jobs
+
+    cold_fork_server()
+    if method == "forkserver":
+        ready_fork_server()
+    jobs = [Job(key=f"w{i}", size=1, payload=None) for i in range(n_jobs)]
+    started = time.perf_counter()
+    outcomes = run_jobs(jobs, first_optimiser, users_per_device=1, recycle_after=1, method=method)
+    seconds = time.perf_counter() - started
+    if not all(o.ok for o in outcomes) or len({o.result["pid"] for o in outcomes}) != n_jobs:
+        raise RuntimeError(f"worker start measurement failed: {outcomes}")
+    return seconds / n_jobs
 
 
 def _start_up(walls: dict[int, list[float]], user_seconds: dict[int, list[dict]]) -> tuple[float, float]:
@@ -99,6 +141,84 @@ def _start_up(walls: dict[int, list[float]], user_seconds: dict[int, list[dict]]
     start_s = statistics.median(w - sum(u.values()) for w, u in zip(walls[1], user_seconds[1], strict=True))
     one, two = statistics.median(walls[1]), statistics.median(walls[2])
     return start_s, (one - start_s) / max(two - start_s, 1e-9)
+
+
+def _measure(root: Path, checkpoint: Path, out: Path, setting: dict, repeats: int) -> dict[str, dict]:
+    """Per mode (cold, ready) and slot count: walls, users' stream seconds and clip counts."""
+    got: dict[str, dict] = {
+        m: {"walls": {1: [], 2: []}, "users": {1: [], 2: []}, "clips": {1: [], 2: []}} for m in MODES
+    }
+    for r in range(repeats):
+        for mode in MODES:  # interleaved, so load changes hit both modes alike
+            for slots in (1, 2):
+                tag = f"{mode}-s{slots}-{r}"
+                wall, users, clips = run(
+                    root, checkpoint, out, setting["samples"], slots, tag, ready=mode == "ready"
+                )
+                got[mode]["walls"][slots].append(wall)
+                got[mode]["users"][slots].append(users)
+                got[mode]["clips"][slots].append(clips)
+                print(f"  repeat {r}, {mode}, {slots} slot(s): {wall:.1f} s", flush=True)
+    return got
+
+
+def _report(mode: str, got: dict, label: str) -> tuple[dict[str, Any], list[dict]]:
+    """Printed table, results and headline rows of one mode."""
+    walls, users = got["walls"], got["users"]
+    one, two = statistics.median(walls[1]), statistics.median(walls[2])
+    speedup = one / two
+    start_s, stream_speedup = _start_up(walls, users)
+    ceiling = one / (start_s + (one - start_s) / 2)  # the start does not halve; the streams at best do
+    print(f"\n{mode}: {label}")
+    print_table(
+        ("slots", "wall s (median)", "min", "max", "users' stream s (sum, median run)"),
+        [
+            (
+                s,
+                statistics.median(walls[s]),
+                min(walls[s]),
+                max(walls[s]),
+                statistics.median(sum(u.values()) for u in users[s]),
+            )
+            for s in (1, 2)
+        ],
+    )
+    print(
+        f"speed-up 1 -> 2 slots: {speedup:.2f}x on {cpu_count()} CPUs; start-up {start_s:.1f} s "
+        f"({start_s / one:.0%} of 1 slot); without it {stream_speedup:.2f}x; ceiling with this start-up "
+        f"{ceiling:.2f}x"
+    )
+    results = {
+        "wall_seconds": {str(s): stats(walls[s]) for s in (1, 2)},
+        "user_stream_seconds": {str(s): users[s] for s in (1, 2)},
+        "user_clips": {str(s): got["clips"][s] for s in (1, 2)},
+        "speedup": speedup,
+        "start_up_seconds": start_s,
+        "speedup_without_start_up": stream_speedup,
+        "speedup_ceiling": ceiling,
+    }
+    detail = (
+        f"{one:.1f} s vs {two:.1f} s; start-up {start_s:.1f} s ({start_s / one:.0%} of 1 slot, "
+        f"{start_s / two:.0%} of 2 slots); ceiling with the streams halved exactly {one:.1f} / "
+        f"({start_s:.1f} + {one - start_s:.1f} / 2) = {ceiling:.2f}x"
+    )
+    rows = [
+        headline(
+            f"scaling: 4 users, wall(1 slot) / wall(2 slots), {label}",
+            speedup,
+            ">= 1.8",
+            speedup >= 1.8,
+            detail,
+        ),
+        headline(
+            f"scaling: 4 users, (wall - start-up) 1 slot / 2 slots, {mode}",
+            stream_speedup,
+            "",
+            None,
+            f"start-up {start_s:.1f} s (wall(1 slot) - users' stream s) taken off both walls",
+        ),
+    ]
+    return results, rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,10 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     setting = QUICK if args.quick else FULL
     repeats = args.repeats or setting["repeats"]
     width, height = setting["size"]
-    walls: dict[int, list[float]] = {1: [], 2: []}
-    user_seconds: dict[int, list[dict]] = {1: [], 2: []}
-    user_clips: dict[int, list[dict]] = {1: [], 2: []}
-    cpus: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="ego_cl_bench_scaling_") as tmp:
         home = Path(tmp)
         started = time.perf_counter()
@@ -132,72 +248,35 @@ def main(argv: list[str] | None = None) -> int:
         )
         prep_s = time.perf_counter() - started
         checkpoint = random_checkpoint(root, home / "tiny3d.pt", "tiny3d")
-        for r in range(repeats):
-            for slots in (1, 2):
-                tag = f"s{slots}-{r}"
-                wall, users, clips, cpu = run(root, checkpoint, home / "runs", setting["samples"], slots, tag)
-                walls[slots].append(wall)
-                cpus[slots].append(cpu)
-                user_seconds[slots].append(users)
-                user_clips[slots].append(clips)
-                print(f"  repeat {r}, {slots} slot(s): {wall:.1f} s", flush=True)
-    one, two = statistics.median(walls[1]), statistics.median(walls[2])
-    speedup = one / two
+        got = _measure(root, checkpoint, home / "runs", setting, repeats)
+        cold_fork_server()
+        server_s = ready_fork_server()  # what the cold runs waited for, measured alone
+        starts = {m: worker_start_seconds(m) for m in ("spawn", "forkserver")}
+        cold_fork_server()
+    clips = statistics.median(n for run in got["cold"]["clips"][1] for n in run.values())
     print(
-        f"\nscaling ({N_USERS} users x {setting['samples']} clips, {width}x{height} decode in-slot, tiny3d)"
+        f"\n{N_USERS} users x {clips:.0f} clips (median), {width}x{height} GOP {GOP} decoded in-slot, tiny3d"
     )
-    print_table(
-        ("slots", "wall s (median)", "min", "max", "users' stream s (sum, median run)"),
-        [
-            (
-                s,
-                statistics.median(walls[s]),
-                min(walls[s]),
-                max(walls[s]),
-                statistics.median(sum(u.values()) for u in user_seconds[s]),
-            )
-            for s in (1, 2)
-        ],
-    )
-    print(f"speed-up 1 -> 2 slots: {speedup:.2f}x on {cpu_count()} CPUs")
-    start_s, stream_speedup = _start_up(walls, user_seconds)
+    results, rows = {}, []
+    for mode in MODES:
+        results[mode], mode_rows = _report(mode, got[mode], MODE_LABELS[mode])
+        rows += mode_rows
+    print(f"\nfork server start (import torch, torch._dynamo, the runner's modules): {server_s:.2f} s")
     print(
-        f"start-up (1 slot: wall - users' stream s): {start_s:.1f} s, {start_s / one:.0%} of 1 slot, "
-        f"{start_s / two:.0%} of 2 slots; speed-up without it {stream_speedup:.2f}x"
+        f"one worker start (a fresh worker per job, building an optimiser): spawned {starts['spawn']:.2f} s, "
+        f"forked from the ready server {starts['forkserver']:.2f} s"
     )
-    clips = statistics.median(n for run in user_clips[1] for n in run.values())
-    used = {s: statistics.median(c / w for c, w in zip(cpus[s], walls[s], strict=True)) for s in (1, 2)}
-    # The start-up is paid by every slot at once (a fresh worker imports torch, then torch._dynamo
-    # at its first optimiser), so it does not halve: even with the streams halved exactly, two
-    # slots take start + (wall(1 slot) - start) / 2.
-    ceiling = one / (start_s + (one - start_s) / 2)
-    print(
-        f"cores busy: {used[1]:.2f} with 1 slot, {used[2]:.2f} with 2; ceiling of the speed-up with "
-        f"this start-up {ceiling:.2f}x"
+    rows.append(
+        headline(
+            "scaling: one worker start (each recycled worker pays it), spawned / forked from the fork server",
+            starts["spawn"] / starts["forkserver"],
+            "",
+            None,
+            f"spawned {starts['spawn']:.2f} s, forked {starts['forkserver']:.2f} s per worker (a job that "
+            f"builds an optimiser, 1 slot, recycle_after=1); the fork server itself starts in "
+            f"{server_s:.2f} s, once per process",
+        )
     )
-    summary = {
-        "rows": [
-            headline(
-                "scaling: 4 users, wall(1 slot) / wall(2 slots)",
-                speedup,
-                ">= 1.8",
-                speedup >= 1.8,
-                f"{one:.1f} s vs {two:.1f} s; decode-heavy ({width}x{height} GOP {GOP}, in-slot decode), "
-                f"{clips:.0f} clips per user (median); start-up {start_s:.1f} s "
-                f"({start_s / one:.0%} of 1 slot, {start_s / two:.0%} of 2 slots), paid by both slots at "
-                f"once: ceiling with the streams halved exactly {one:.1f} / ({start_s:.1f} + "
-                f"{one - start_s:.1f} / 2) = {ceiling:.2f}x; cores busy {used[1]:.2f} with 1 slot, "
-                f"{used[2]:.2f} with 2",
-            ),
-            headline(
-                "scaling: 4 users, (wall - start-up) 1 slot / 2 slots",
-                stream_speedup,
-                "",
-                None,
-                f"start-up {start_s:.1f} s (wall(1 slot) - users' stream s) taken off both walls",
-            ),
-        ]
-    }
     params = {
         "quick": args.quick,
         "users": N_USERS,
@@ -207,21 +286,13 @@ def main(argv: list[str] | None = None) -> int:
         "model": "tiny3d 8x64², finetune, batch 4",
         "stream_workers": 0,
         "threads_per_slot": "pool default (cores / slots)",
+        "start_method": "pool default (forkserver on Linux, CPU)",
         "gop": GOP,
         "prep_s": prep_s,
     }
-    results = {
-        "wall_seconds": {str(s): stats(walls[s]) for s in (1, 2)},
-        "user_stream_seconds": {str(s): user_seconds[s] for s in (1, 2)},
-        "user_clips": {str(s): user_clips[s] for s in (1, 2)},
-        "speedup": speedup,
-        "start_up_seconds": start_s,
-        "speedup_without_start_up": stream_speedup,
-        "cpu_seconds": {str(s): stats(cpus[s]) for s in (1, 2)},
-        "cores_busy": {str(s): used[s] for s in (1, 2)},
-        "speedup_ceiling": ceiling,  # with this start-up, the streams halved exactly
-    }
-    write_result("scaling", params=params, results=results, summary=summary)
+    results["fork_server_start_seconds"] = server_s
+    results["worker_start_seconds"] = starts
+    write_result("scaling", params=params, results=results, summary={"rows": rows})
     return 0
 
 

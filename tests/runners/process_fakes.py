@@ -48,6 +48,21 @@ def threads_target(job: Any, device: str, report: Any) -> dict[str, Any]:
     return run_user_job(job, device, report)
 
 
+def context_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, Any]:
+    """Writes ``payload['marker']`` to descriptors 1 and 2; returns what the worker sees: the
+    variable ``payload['env']``, whether its starting process counts as alive, its parent."""
+    from ego_cl.runners.engine.lifeline import parent_alive
+
+    os.write(1, f"stdout {payload['marker']}\n".encode())
+    os.write(2, f"stderr {payload['marker']}\n".encode())
+    return {
+        "env": os.environ.get(payload["env"]),
+        "pool_alive": parent_alive(payload["pool_pid"]),
+        "parent": os.getppid(),
+        "pid": os.getpid(),
+    }
+
+
 def crashing_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, Any]:
     """Writes a line to descriptor 2, then dies the way ``payload['how']`` says."""
     os.write(2, f"native message before {payload['how']}\n".encode())

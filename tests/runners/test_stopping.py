@@ -76,6 +76,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -149,11 +156,11 @@ def test_ctrl_c_to_the_process_group_is_quiet_and_prints_the_resume_command(tiny
 def test_ctrl_c_while_workers_start_prints_no_traceback(tiny, tmp_path):
     proc = _start(tiny, tmp_path)
 
-    def spawning() -> bool:  # a pool worker exists and is still importing (no user started yet)
+    def spawning() -> bool:  # the fork server (or a spawned worker) exists, still importing
         return any(
-            b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+            b"forkserver" in cmdline or b"spawn_main" in cmdline
             for p in _descendants(proc.pid)
-            if Path(f"/proc/{p}/cmdline").exists()
+            if (cmdline := _cmdline(p))
         )
 
     _wait_for(spawning, 240, "a pool worker", proc)

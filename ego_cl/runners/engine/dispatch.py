@@ -1,8 +1,9 @@
-"""Where a run's jobs execute: the local spawn pool or a SLURM job array (``pool.backend``).
+"""Where a run's jobs execute: the local process pool or a SLURM job array (``pool.backend``).
 
 Both backends take the same :class:`~ego_cl.runners.engine.pool.Job` list and target and give
 back the same :class:`~ego_cl.runners.engine.pool.Outcome` per job; stream runs and hindsight
-passes call :func:`run_on_backend` and never a backend directly.
+passes call :func:`run_on_backend` and never a backend directly. :func:`start_workers_early`
+lets the local pool's fork server import torch while the run reads its inputs and plans.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from ego_cl.runners.config import PoolConfig
-from ego_cl.runners.engine.pool import Job, Outcome, run_jobs
+from ego_cl.runners.engine.pool import Job, Outcome, run_jobs, start_fork_server, start_method
 from ego_cl.runners.engine.slurm import run_jobs_slurm
 
-__all__ = ["run_on_backend"]
+__all__ = ["run_on_backend", "start_workers_early"]
+
+
+def start_workers_early(pool: PoolConfig, target: Callable[..., Any]) -> None:
+    """Start the fork server of a local pool that will use one, importing ``target``'s module too
+    (it returns at once; nothing happens for ``processes=0``, spawned workers or SLURM)."""
+    if pool.backend != "local" or pool.processes == 0:
+        return
+    if start_method(pool.start_method, pool.devices) == "forkserver":
+        start_fork_server([target.__module__])
 
 
 def run_on_backend(
@@ -55,6 +65,7 @@ def run_on_backend(
         recycle_after=pool.recycle_after,
         threads_per_slot=pool.threads_per_slot,
         decode_workers=decode_workers,
+        method=pool.start_method,
         log_file=log_file,
         on_outcome=on_outcome,
         on_progress=on_progress,

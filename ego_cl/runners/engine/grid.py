@@ -34,6 +34,8 @@ from ego_cl.runners.config import (
     dump_yaml,
     load_config,
 )
+from ego_cl.runners.engine.dispatch import start_workers_early
+from ego_cl.runners.engine.job import run_user_job
 from ego_cl.runners.engine.plan import config_text, plan_run
 from ego_cl.runners.engine.preflight import check_before_run, check_devices
 from ego_cl.runners.engine.progress import Progress
@@ -255,6 +257,7 @@ def run_grid(
     ``default_checkpoint`` supplies the checkpoint of combinations without ``model.checkpoint``.
     """
     parent, runs = prepare_grid(config, overrides, grid_items, resume=resume)
+    start_workers_early(runs[0][1].pool, target or run_user_job)  # imports while the runs plan
     with structlog.contextvars.bound_contextvars(log_to=(str(parent),)):  # the grid's own events
         log.info("grid_started", grid_dir=str(parent), n_runs=len(runs), grid=list(grid_items))
         plans = []

@@ -2,7 +2,9 @@
 
 * :func:`die_with_parent`: on Linux the kernel sends ``SIGKILL`` when the parent dies
   (``prctl(PR_SET_PDEATHSIG)``); everywhere, :func:`parent_alive` is the liveness check a worker
-  polls between jobs and on progress. After ``kill -9`` of a run no worker keeps running (and
+  polls between jobs and on progress. A worker forked from a fork server has the server as its
+  parent; the server exits when the pool's process dies (once :func:`release_fork_server` let go
+  of its pipe), and the worker with it. After ``kill -9`` of a run no worker keeps running (and
   holding GPU memory, and writing).
 * Ctrl-C goes to the whole process group: workers ignore ``SIGINT`` and the parent stops them.
   :func:`interrupts_blocked` blocks ``SIGINT`` in the parent while a worker is started, so the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -33,6 +36,7 @@ __all__ = [
     "keep_console_stderr",
     "native_stderr_to",
     "parent_alive",
+    "release_fork_server",
     "stderr_tail",
 ]
 
@@ -52,9 +56,58 @@ def die_with_parent(parent_pid: int | None) -> bool:
     return armed
 
 
+def release_fork_server() -> None:
+    """Close the copy of the fork server's "alive" pipe that a process forked by the server holds.
+
+    multiprocessing's fork server exits when the last writer of that pipe closes it: the process
+    that started the server, and every process the server forked. Released by each worker, the
+    pipe closes when the pool's process dies, so the server exits and its workers get their
+    parent-death signal at once (not at their next liveness check, which a long batch delays).
+    Nothing happens in a process the server did not fork. The descriptor lives in a private
+    attribute of ``multiprocessing.forkserver`` (Python 3.10 to 3.13); where it is missing, the
+    liveness check still stops the worker.
+    """
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is None or getattr(server, "_forkserver_pid", None) is not None:
+        return  # not forked by a server (the process that started one holds its pid)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    server._forkserver_alive_fd = None
+
+
 def parent_alive(parent_pid: int) -> bool:
-    """Whether the process that started this one is still its parent (an orphan is re-parented)."""
-    return os.getppid() == parent_pid
+    """Whether the process that started this one is alive: it is still this process's parent, or
+    it is the parent of this process's parent, a fork server it started (an orphan is re-parented,
+    and so is the fork server, which exits with the process that started it)."""
+    parent = os.getppid()
+    if parent == parent_pid:
+        return True
+    if parent <= 1:
+        return False
+    grandparent = _parent_of(parent)
+    if grandparent is not None:
+        return grandparent == parent_pid
+    return _exists(parent_pid)  # no /proc: the starting process still exists
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent of process ``pid`` (Linux ``/proc``; ``None`` elsewhere or when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the name, in parentheses, may hold spaces
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ignore_interrupts() -> None:

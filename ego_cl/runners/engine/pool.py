@@ -1,13 +1,22 @@
-"""A hand-written spawn process pool over device slots: one user stream per job.
+"""A hand-written process pool over device slots: one user stream per job.
 
 Slots are ``devices x users_per_device``. Each slot holds one non-daemon worker process (so
 DataLoader workers may start inside it) that configures logging, pins its device, limits its
 threads and runs jobs it receives on its own task queue; results, failure records and
-progress come back on one shared queue. A job that raises is reported with its error and
-traceback; a worker that dies hard (segfault, SIGKILL, OOM kill) is detected, its job is
-reported failed with the exit code and the tail of its stderr file (``Job.stderr_path``), and a
-fresh process takes the slot. Workers retire after ``recycle_after`` jobs (GPU memory creep).
-``processes=0`` runs the jobs in this process.
+progress come back on one shared queue.
+
+Workers start from a fork server (:func:`start_method`: on Linux, for CPU slots) or are spawned.
+The fork server is a clean process that imports torch, ``torch._dynamo`` (which the first
+optimiser imports) and the target's module once, about 2.5 s; each worker is then a fork of it
+and starts in milliseconds, recycled workers included, and leaves with ``os._exit``. A spawned
+worker is a fresh interpreter that imports all of it again. :func:`start_fork_server` starts the
+server early, so its imports overlap the caller's own set-up. Either way a worker gets this
+process's environment and standard output and error as they are when it starts.
+
+A job that raises is reported with its error and traceback; a worker that dies hard (segfault,
+SIGKILL, OOM kill) is detected, its job is reported failed with the exit code and the tail of its
+stderr file (``Job.stderr_path``), and a fresh process takes the slot. Workers retire after
+``recycle_after`` jobs (GPU memory creep). ``processes=0`` runs the jobs in this process.
 
 Workers never outlive the pool (:mod:`~ego_cl.runners.engine.lifeline`): they die with this
 process (parent-death signal, and a liveness check between jobs and on progress), ignore Ctrl-C
@@ -18,9 +27,12 @@ killed, when the pool stops on an interrupt or ``SIGTERM``.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
 import queue
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,12 +49,24 @@ from ego_cl.runners.engine.pool_worker import (
     Outcome,
     Progressed,
     Report,
+    StandardStreams,
     Target,
     attempt,
     worker_main,
 )
 
-__all__ = ["Job", "Outcome", "Report", "available_cores", "run_jobs", "slot_devices", "slot_threads"]
+__all__ = [
+    "WORKER_PRELOAD",
+    "Job",
+    "Outcome",
+    "Report",
+    "available_cores",
+    "run_jobs",
+    "slot_devices",
+    "slot_threads",
+    "start_fork_server",
+    "start_method",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +79,43 @@ def slot_devices(devices: Sequence[str], users_per_device: int) -> list[str]:
         ['cuda:0', 'cuda:1', 'cuda:0', 'cuda:1']
     """
     return [d for _ in range(users_per_device) for d in devices]
+
+
+WORKER_PRELOAD = ("torch", "torch._dynamo", "ego_cl.runners.engine.pool_worker")
+"""Modules the fork server imports once for every worker (``torch._dynamo``: about 1 s, imported by
+the first ``torch.optim`` optimiser a worker builds; importing it touches no device)."""
+
+
+def start_method(method: str, devices: Sequence[str]) -> str:
+    """How workers start: ``method``, or for ``"auto"`` a fork server on Linux when every device
+    is a CPU (with a GPU the workers are spawned, the start method PyTorch documents for CUDA).
+
+    Examples:
+        >>> start_method("auto", ["cpu", "cpu"]) == ("forkserver" if sys.platform == "linux" else "spawn")
+        True
+        >>> start_method("auto", ["cuda:0"]), start_method("forkserver", ["cuda:0"])
+        ('spawn', 'forkserver')
+    """
+    if method != "auto":
+        return method
+    if sys.platform.startswith("linux") and all(d == "cpu" for d in devices):
+        return "forkserver"
+    return "spawn"
+
+
+def start_fork_server(preload: Sequence[str] = ()) -> None:
+    """Start the fork server now, importing :data:`WORKER_PRELOAD` and ``preload`` (module names).
+
+    It returns at once: the server imports while this process goes on (reading annotations,
+    planning), and the first worker waits for it. A server already running is kept as it is
+    (one per process; it stops when this process exits). It starts with ``SIGINT`` blocked, so
+    its workers do too until they ignore it (:mod:`~ego_cl.runners.engine.lifeline`).
+    """
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(list(dict.fromkeys([*WORKER_PRELOAD, *preload])))
+    multiprocessing.resource_tracker.ensure_running()  # first: starting it unblocks SIGINT here
+    with interrupts_blocked():
+        multiprocessing.forkserver.ensure_running()
 
 
 def slot_threads(cores: int, slots: int, decode_workers: int = 0) -> int:
@@ -85,6 +146,7 @@ def run_jobs(
     recycle_after: int = 8,
     threads_per_slot: int | None = None,
     decode_workers: int = 0,
+    method: str = "auto",
     log_file: str | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_progress: Callable[[int, str, int, int], None] | None = None,
@@ -102,6 +164,7 @@ def run_jobs(
         threads_per_slot: torch threads per worker (default: :func:`slot_threads`, i.e. CPU
             cores / slots minus ``decode_workers``, at least 1).
         decode_workers: Decode worker processes each job starts (for the default thread count).
+        method: How workers start: ``"auto"``, ``"forkserver"`` or ``"spawn"`` (:func:`start_method`).
         log_file: JSON-lines log file workers append to.
         on_outcome: Called in this process as each job finishes or fails.
         on_progress: ``on_progress(slot, key, n_done, n_total)`` as workers report.
@@ -122,7 +185,7 @@ def run_jobs(
         finally:
             torch.set_num_threads(previous)
     threads = threads_per_slot or slot_threads(available_cores(), len(devs), decode_workers)
-    pool = _Pool(target, devs, threads, recycle_after, log_file)  # workers die with this process
+    pool = _Pool(target, devs, threads, recycle_after, log_file, start_method(method, devs))
     return pool.run(ordered, on_outcome or (lambda o: None), on_progress or (lambda *a: None))
 
 
@@ -160,8 +223,12 @@ class _Slot:
 class _Pool:
     """Master side: assigns jobs to slots, watches workers, replaces the dead and retired."""
 
-    def __init__(self, target: Target, devices: list[str], threads: int, recycle_after: int, log_file):
-        self.ctx = mp.get_context("spawn")
+    def __init__(
+        self, target: Target, devices: list[str], threads: int, recycle_after: int, log_file, method: str
+    ):
+        if method == "forkserver":
+            start_fork_server([target.__module__])
+        self.ctx = mp.get_context(method)
         with interrupts_blocked():  # the queue may start multiprocessing's resource tracker
             self.results = self.ctx.Queue()
         self.target, self.threads, self.recycle_after, self.log_file = (
@@ -178,7 +245,7 @@ class _Pool:
             slot.tasks = self.ctx.Queue()
         slot.retiring = False
         args = (index, slot.device, self.threads, self.recycle_after, self.log_file, self.target)
-        args = (*args, slot.tasks, self.results, os.getpid())
+        args = (*args, slot.tasks, self.results, os.getpid(), dict(os.environ), StandardStreams())
         proc = self.ctx.Process(target=worker_main, args=args, daemon=False)
         with interrupts_blocked():  # the child starts with SIGINT blocked, then ignores it
             proc.start()

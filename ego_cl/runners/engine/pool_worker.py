@@ -1,20 +1,23 @@
 """The worker side of the process pool, and the types both sides share.
 
-A worker (:func:`worker_main`, started by :mod:`~ego_cl.runners.engine.pool` with the spawn
-method) arms its lifeline (dies with the parent, ignores Ctrl-C), configures logging, threads and
-its device, then runs the jobs it receives on its task queue until told to stop, asked to retire
-or orphaned. Messages back to the pool are :class:`Progressed` and :class:`Finished`. A set-up
-error (e.g. a device that cannot be used) is reported as the outcome of the job it was given, with
-its traceback, instead of a bare exit code.
+A worker (:func:`worker_main`, started by :mod:`~ego_cl.runners.engine.pool`, forked from its fork
+server or spawned) arms its lifeline (dies with the parent, ignores Ctrl-C), takes the pool
+process's environment and standard streams (:class:`StandardStreams`; a fork server's are those of
+the moment it started), configures logging, threads and its device, then runs the jobs it receives
+on its task queue until told to stop, asked to retire or orphaned. Messages back to the pool are
+:class:`Progressed` and :class:`Finished`. A set-up error (e.g. a device that cannot be used) is
+reported as the outcome of the job it was given, with its traceback, instead of a bare exit code.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import sys
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing import reduction
 from typing import Any
 
 import attrs
@@ -27,11 +30,22 @@ from ego_cl.runners.engine.lifeline import (
     keep_console_stderr,
     native_stderr_to,
     parent_alive,
+    release_fork_server,
 )
 from ego_cl.runners.heap import own_process
 from ego_cl.runners.logs import configure_worker_logging
 
-__all__ = ["Finished", "Job", "Outcome", "Progressed", "Report", "Target", "attempt", "worker_main"]
+__all__ = [
+    "Finished",
+    "Job",
+    "Outcome",
+    "Progressed",
+    "Report",
+    "StandardStreams",
+    "Target",
+    "attempt",
+    "worker_main",
+]
 
 Report = Callable[[int, int], None]
 """``report(n_done, n_total)``: progress of the running job, in samples."""
@@ -106,9 +120,13 @@ def worker_main(
     tasks: Any,
     results: Any,
     parent_pid: int | None = None,
+    environ: dict[str, str] | None = None,
+    streams: tuple[int, int] | None = None,
 ) -> None:
     die_with_parent(parent_pid)
+    release_fork_server()  # forked by the fork server: it exits with the pool's process, and this with it
     ignore_interrupts()  # Ctrl-C reaches the whole process group; the parent stops this worker
+    adopt_parent_context(environ, streams)
     keep_console_stderr()  # log lines stay on the console; descriptor 2 goes to the user's file
     own_process()  # this process is ego_cl's: loaded inputs may be frozen out of the GC
     setup_error = None
@@ -137,6 +155,34 @@ def worker_main(
         with native_stderr_to(job.stderr_path):
             outcome = attempt(job, target, device, report)
         results.put(Finished(slot=slot, outcome=outcome, retiring=n_done >= recycle_after))
+
+
+class StandardStreams:
+    """The starting process's standard output and error, handed to a worker as it starts.
+
+    Pickled only while a worker starts (its descriptors travel with the process, as its queues'
+    do); unpickled in the worker as ``(stdout_fd, stderr_fd)`` for :func:`adopt_parent_context`.
+    """
+
+    def __reduce__(self):
+        return _received_fds, (reduction.DupFd(1), reduction.DupFd(2))
+
+
+def _received_fds(stdout: Any, stderr: Any) -> tuple[int, int]:
+    return stdout.detach(), stderr.detach()
+
+
+def adopt_parent_context(environ: dict[str, str] | None, streams: tuple[int, int] | None) -> None:
+    """This worker's environment and descriptors 1 and 2 become those the pool passed (a forked
+    worker would otherwise keep its fork server's, from when the server started)."""
+    if environ is not None and environ != dict(os.environ):
+        os.environ.clear()
+        os.environ.update(environ)
+    for fd, target in zip(streams or (), (1, 2), strict=False):
+        if fd != target:
+            (sys.stdout if target == 1 else sys.stderr).flush()
+            os.dup2(fd, target)
+            os.close(fd)
 
 
 def _next_job(tasks: Any, parent_pid: int | None, poll_s: float = 1.0) -> Job | None:

@@ -17,7 +17,7 @@ import structlog
 
 from ego_cl.runners.config import StreamRunConfig
 from ego_cl.runners.copy_final import copy_final
-from ego_cl.runners.engine.dispatch import run_on_backend
+from ego_cl.runners.engine.dispatch import run_on_backend, start_workers_early
 from ego_cl.runners.engine.job import UserJob, run_user_job
 from ego_cl.runners.engine.plan import RunPlan, plan_run, prepare_run_dir
 from ego_cl.runners.engine.pool import Job, Outcome
@@ -119,6 +119,7 @@ def run_stream(
     """
     if resume is None:
         check_before_run(cfg)  # devices, out_dir, copy_final_to: before any work
+        start_workers_early(cfg.pool, target or run_user_job)  # imports while inputs are read
         cfg = pin_inputs(cfg, resolve_inputs(cfg, default_checkpoint=default_checkpoint))
         check_users_in_split(cfg)  # before the run directory exists
         cfg = pin_threads(cfg)  # recorded in config.yaml: --resume uses it on any machine
@@ -126,6 +127,7 @@ def run_stream(
     cfg = pin_threads(cfg, resumed=True)  # no-op unless an older config.yaml lacks the count
     if resume is not None:
         check_devices(cfg.pool)  # the machine may differ from the run's first one
+        start_workers_early(cfg.pool, target or run_user_job)
     with structlog.contextvars.bound_contextvars(log_to=(str(run_dir),)), resumable(resume_command(run_dir)):
         inputs = resolve_inputs(cfg, default_checkpoint=default_checkpoint)
         plan = plan_run(cfg, inputs, run_dir)

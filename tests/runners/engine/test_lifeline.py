@@ -72,6 +72,10 @@ def test_a_child_with_the_parent_death_signal_dies_with_its_parent(tmp_path):
 
 def test_parent_alive_and_an_orphan_exits_at_once():
     assert parent_alive(os.getppid())
+    # a fork server's worker: the pool's process is the parent of its parent
+    grandparent = int(Path(f"/proc/{os.getppid()}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert parent_alive(grandparent)
+    assert not parent_alive(os.getpid())  # neither the parent nor the parent's parent
     code = "from ego_cl.runners.engine.lifeline import die_with_parent; die_with_parent(1); print('ran on')"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 1

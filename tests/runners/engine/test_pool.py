@@ -1,11 +1,15 @@
-"""The spawn pool: 2 CPU slots, a user that raises, a worker killed hard, recycling, in-process mode."""
+"""The process pool (fork server and spawn): 2 CPU slots, a user that raises, a worker killed hard,
+recycling, in-process mode, what a worker inherits."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import torch
 
-from ego_cl.runners.engine.pool import Job, run_jobs, slot_devices
+from ego_cl.runners.config import ConfigError, StreamRunConfig, load_config
+from ego_cl.runners.engine.pool import Job, run_jobs, slot_devices, start_fork_server, start_method
 from ego_cl.runners.results import UserDir
 from tests.runners.fakes import fake_target
 
@@ -18,7 +22,8 @@ def _jobs(root, **special):
     return jobs
 
 
-def test_pool_isolates_a_raising_user_and_a_killed_worker(tmp_path):
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_pool_isolates_a_raising_user_and_a_killed_worker(tmp_path, method):
     special = {"b": {"fail_at": 4}, "d": {"fail_at": 8, "hard_kill": True}}
     seen = []
     outcomes = run_jobs(
@@ -26,6 +31,7 @@ def test_pool_isolates_a_raising_user_and_a_killed_worker(tmp_path):
         fake_target,
         users_per_device=2,
         threads_per_slot=1,
+        method=method,
         on_outcome=seen.append,
     )
     assert seen == outcomes
@@ -108,7 +114,8 @@ def test_a_worker_whose_set_up_fails_reports_why_instead_of_an_exit_code(tmp_pat
         assert outcome.exit_code is None
 
 
-def test_a_worker_that_cannot_start_raises_its_own_error(tmp_path, monkeypatch):
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_worker_that_cannot_start_raises_its_own_error(tmp_path, monkeypatch, method):
     """E.g. spawn refused (no memory, or a main module without the ``__main__`` guard): the
     caller sees why, not a failed join of a process that never started."""
     import multiprocessing
@@ -116,6 +123,62 @@ def test_a_worker_that_cannot_start_raises_its_own_error(tmp_path, monkeypatch):
     def refuse(self):
         raise OSError("cannot start a worker here")
 
-    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    monkeypatch.setattr(multiprocessing.get_context(method).Process, "start", refuse)
     with pytest.raises(OSError, match="cannot start a worker here"):
-        run_jobs(_jobs(tmp_path / "pool"), fake_target, users_per_device=1, threads_per_slot=1)
+        run_jobs(_jobs(tmp_path / "pool"), fake_target, users_per_device=1, threads_per_slot=1, method=method)
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_worker_gets_the_environment_and_standard_streams_of_the_moment_it_starts(
+    capfd, monkeypatch, method
+):
+    """A fork server started earlier (here: outside this test's captured descriptors, before the
+    variable was set) must not hand its own environment and stderr to the workers it forks."""
+    from tests.runners.process_fakes import context_target
+
+    with capfd.disabled():
+        start_fork_server()
+    monkeypatch.setenv("EGO_CL_TEST_CONTEXT", f"set after the server started ({method})")
+    payload = {"env": "EGO_CL_TEST_CONTEXT", "marker": f"from a {method} worker", "pool_pid": os.getpid()}
+    (outcome,) = run_jobs(
+        [Job(key="u", size=1, payload=payload)], context_target, users_per_device=1, method=method
+    )
+    assert outcome.ok, outcome.traceback
+    assert outcome.result["env"] == f"set after the server started ({method})"
+    assert outcome.result["pool_alive"]  # the pool's process is alive, seen from the worker
+    assert (outcome.result["parent"] == os.getpid()) == (method == "spawn")  # forked: the server's child
+    out, err = capfd.readouterr()
+    assert f"stdout from a {method} worker" in out
+    assert f"stderr from a {method} worker" in err
+
+
+def test_start_method_is_refused_unless_known():
+    assert start_method("spawn", ["cpu"]) == "spawn"
+    assert start_method("auto", ["cpu", "cuda:0"]) == "spawn"  # the method PyTorch documents for CUDA
+    assert (
+        load_config(StreamRunConfig, overrides=["pool.start_method=forkserver"]).pool.start_method
+        == "forkserver"
+    )
+    with pytest.raises(ConfigError, match="start_method"):
+        load_config(StreamRunConfig, overrides=["pool.start_method=fork"])
+
+
+def test_the_fork_server_starts_with_sigint_blocked():
+    """Its workers begin with SIGINT blocked, so a Ctrl-C while they start prints no traceback (the
+    resource tracker, started first, unblocks SIGINT in the thread that starts it)."""
+    import signal
+    from pathlib import Path
+
+    start_fork_server()
+    servers = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat, cmdline = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"forkserver" in cmdline:
+            servers.append(entry)
+    assert len(servers) == 1
+    status = (servers[0] / "status").read_text()
+    blocked = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
+    assert blocked & (1 << (signal.SIGINT - 1))
