@@ -50,12 +50,16 @@ def threads_target(job: Any, device: str, report: Any) -> dict[str, Any]:
 
 def context_target(payload: dict[str, Any], device: str, report: Any) -> dict[str, Any]:
     """Writes ``payload['marker']`` to descriptors 1 and 2; returns what the worker sees: the
-    variable ``payload['env']``, whether its starting process counts as alive, its parent."""
+    variable ``payload['env']``, whether its starting process counts as alive, its parent, how
+    many objects are frozen out of the cyclic GC."""
     from ego_cl.runners.engine.lifeline import parent_alive
 
     os.write(1, f"stdout {payload['marker']}\n".encode())
     os.write(2, f"stderr {payload['marker']}\n".encode())
+    import gc
+
     return {
+        "frozen": gc.get_freeze_count(),
         "env": os.environ.get(payload["env"]),
         "pool_alive": parent_alive(payload["pool_pid"]),
         "parent": os.getppid(),

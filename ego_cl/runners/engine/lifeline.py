@@ -56,8 +56,9 @@ def die_with_parent(parent_pid: int | None) -> bool:
     return armed
 
 
-def release_fork_server() -> None:
-    """Close the copy of the fork server's "alive" pipe that a process forked by the server holds.
+def release_fork_server() -> bool:
+    """Close the copy of the fork server's "alive" pipe that a process forked by the server holds;
+    returns whether this process was forked by a fork server.
 
     multiprocessing's fork server exits when the last writer of that pipe closes it: the process
     that started the server, and every process the server forked. Released by each worker, the
@@ -70,10 +71,11 @@ def release_fork_server() -> None:
     server = getattr(multiprocessing.forkserver, "_forkserver", None)
     fd = getattr(server, "_forkserver_alive_fd", None)
     if fd is None or getattr(server, "_forkserver_pid", None) is not None:
-        return  # not forked by a server (the process that started one holds its pid)
+        return False  # not forked by a server (the process that started one holds its pid)
     with contextlib.suppress(OSError):
         os.close(fd)
     server._forkserver_alive_fd = None
+    return True
 
 
 def parent_alive(parent_pid: int) -> bool:

@@ -104,7 +104,8 @@ def start_method(method: str, devices: Sequence[str]) -> str:
 
 
 def start_fork_server(preload: Sequence[str] = ()) -> None:
-    """Start the fork server now, importing :data:`WORKER_PRELOAD` and ``preload`` (module names).
+    """Start the fork server now, importing :data:`WORKER_PRELOAD` and ``preload`` (module names;
+    ``__main__`` is left to each worker, which imports it as a spawned one does).
 
     It returns at once: the server imports while this process goes on (reading annotations,
     planning), and the first worker waits for it. A server already running is kept as it is
@@ -112,7 +113,8 @@ def start_fork_server(preload: Sequence[str] = ()) -> None:
     its workers do too until they ignore it (:mod:`~ego_cl.runners.engine.lifeline`).
     """
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(list(dict.fromkeys([*WORKER_PRELOAD, *preload])))
+    modules = [m for m in dict.fromkeys([*WORKER_PRELOAD, *preload]) if m != "__main__"]
+    context.set_forkserver_preload(modules)
     multiprocessing.resource_tracker.ensure_running()  # first: starting it unblocks SIGINT here
     with interrupts_blocked():
         multiprocessing.forkserver.ensure_running()

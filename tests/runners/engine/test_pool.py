@@ -147,6 +147,8 @@ def test_a_worker_gets_the_environment_and_standard_streams_of_the_moment_it_sta
     assert outcome.result["env"] == f"set after the server started ({method})"
     assert outcome.result["pool_alive"]  # the pool's process is alive, seen from the worker
     assert (outcome.result["parent"] == os.getpid()) == (method == "spawn")  # forked: the server's child
+    # a forked worker freezes what the server imported (a collection would copy its pages)
+    assert (outcome.result["frozen"] > 10_000) == (method == "forkserver")
     out, err = capfd.readouterr()
     assert f"stdout from a {method} worker" in out
     assert f"stderr from a {method} worker" in err
@@ -182,3 +184,36 @@ def test_the_fork_server_starts_with_sigint_blocked():
     status = (servers[0] / "status").read_text()
     blocked = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
     assert blocked & (1 << (signal.SIGINT - 1))
+
+
+_SCRIPT = """
+import sys
+
+from ego_cl.runners.engine.pool import Job, run_jobs
+
+
+def target(payload, device, report):  # lives in the script: workers import it as __mp_main__
+    return {"twice": 2 * payload}
+
+
+if __name__ == "__main__":
+    outcomes = run_jobs([Job(key="a", size=1, payload=21)], target, users_per_device=1, method=sys.argv[1])
+    print(outcomes[0].ok, outcomes[0].result)
+"""
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_target_defined_in_the_main_script_runs_in_a_worker(tmp_path, method):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "script.py"
+    script.write_text(_SCRIPT)
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, str(script), method], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "True {'twice': 42}"
