@@ -20,7 +20,8 @@ Each setting runs twice:
 
 Each mode shows the ceiling of its speed-up (:func:`_report`): the start-up, and each user's own
 slowdown when two stream side by side. One slot computes with 2 torch threads, two slots with 1
-each, so a user takes longer beside another: the second core is not idle with one slot.
+each, so a user takes longer beside another: the second core is not idle with one slot. A third
+row runs 1 slot with 1 torch thread, as each of two slots has: the speed-up of the pool itself.
 
 And the cost of one worker start, which every recycled worker (``pool.recycle_after``) pays again:
 3 jobs that each build an optimiser (importing ``torch._dynamo``) in a fresh worker, 1 slot, spawned
@@ -90,14 +91,24 @@ def _overrides(root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag:
 
 
 def run(
-    root: Path, checkpoint: Path, out: Path, n: int, slots: int, tag: str, *, ready: bool
+    root: Path,
+    checkpoint: Path,
+    out: Path,
+    n: int,
+    slots: int,
+    tag: str,
+    *,
+    ready: bool,
+    threads: int | None = None,
 ) -> tuple[float, dict, dict]:
     """Wall seconds of one run (fork server stopped first; ``ready``: started and waited for before
-    the clock starts), its per-user streaming seconds and per-user clip counts."""
+    the clock starts; ``threads``: torch threads per slot instead of the pool's default), its
+    per-user streaming seconds and per-user clip counts."""
     from ego_cl.runners.config import StreamRunConfig, load_config
     from ego_cl.runners.stream import run_stream
 
     overrides = _overrides(root, checkpoint, out, n, slots, tag)
+    overrides += [] if threads is None else [f"pool.threads_per_slot={threads}"]
     cfg = load_config(StreamRunConfig, overrides=overrides)
     cold_fork_server()
     if ready:
@@ -147,11 +158,20 @@ def _start_up(walls: dict[int, list[float]], user_seconds: dict[int, list[dict]]
 
 
 def _measure(root: Path, checkpoint: Path, out: Path, setting: dict, repeats: int) -> dict[str, dict]:
-    """Per mode (cold, ready) and slot count: walls, users' stream seconds and clip counts."""
+    """Per mode (cold, ready) and slot count: walls, users' stream seconds and clip counts; and
+    under ``"one_thread"`` the walls of 1 slot with 1 torch thread (fork server ready), as each of
+    two slots has."""
     got: dict[str, dict] = {
         m: {"walls": {1: [], 2: []}, "users": {1: [], 2: []}, "clips": {1: [], 2: []}} for m in MODES
     }
+    got["one_thread"] = {"walls": [], "users": []}
     for r in range(repeats):
+        wall, users, _ = run(
+            root, checkpoint, out, setting["samples"], 1, f"one-thread-{r}", ready=True, threads=1
+        )
+        got["one_thread"]["walls"].append(wall)
+        got["one_thread"]["users"].append(users)
+        print(f"  repeat {r}, ready, 1 slot with 1 torch thread: {wall:.1f} s", flush=True)
         for mode in MODES:  # interleaved, so load changes hit both modes alike
             for slots in (1, 2):
                 tag = f"{mode}-s{slots}-{r}"
@@ -228,6 +248,54 @@ def _report(mode: str, got: dict, label: str) -> tuple[dict[str, Any], list[dict
     return results, rows
 
 
+def _pool_rows(got: dict, server_s: float, starts: dict[str, float]) -> tuple[dict[str, Any], list[dict]]:
+    """Results and rows of the pool itself: 1 slot with 1 torch thread against 2 slots (both with
+    the fork server ready), and one worker start, spawned vs forked."""
+    rows: list[dict] = []
+    one_thread = statistics.median(got["one_thread"]["walls"])
+    equal = one_thread / statistics.median(got["ready"]["walls"][2])
+    print(
+        f"\n1 slot with 1 torch thread (as each of two slots): {one_thread:.1f} s; 1 -> 2 slots with the "
+        f"same threads per slot {equal:.2f}x (fork server ready)"
+    )
+    rows.append(
+        headline(
+            "scaling: 4 users, wall(1 slot, 1 torch thread) / wall(2 slots), fork server ready",
+            equal,
+            "",
+            None,
+            f"{one_thread:.1f} s vs {statistics.median(got['ready']['walls'][2]):.1f} s: the same torch "
+            "threads per slot (the default gives 1 slot 2): what the pool itself scales",
+        )
+    )
+    results = {
+        "one_thread_1_slot": {
+            "wall_seconds": stats(got["one_thread"]["walls"]),
+            "user_stream_seconds": got["one_thread"]["users"],
+            "speedup_same_threads": equal,
+        }
+    }
+    print(f"\nfork server start (import torch, torch._dynamo, the runner's modules): {server_s:.2f} s")
+    print(
+        f"one worker start (a fresh worker per job, building an optimiser): spawned {starts['spawn']:.2f} s, "
+        f"forked from the ready server {starts['forkserver']:.2f} s"
+    )
+    rows.append(
+        headline(
+            "scaling: one worker start (each recycled worker pays it), spawned / forked from the fork server",
+            starts["spawn"] / starts["forkserver"],
+            "",
+            None,
+            f"spawned {starts['spawn']:.2f} s, forked {starts['forkserver']:.2f} s per worker (a job that "
+            f"builds an optimiser, 1 slot, recycle_after=1); the fork server itself starts in "
+            f"{server_s:.2f} s, once per process",
+        )
+    )
+    results["fork_server_start_seconds"] = server_s
+    results["worker_start_seconds"] = starts
+    return results, rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller videos, shorter streams, one repeat")
@@ -268,22 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     for mode in MODES:
         results[mode], mode_rows = _report(mode, got[mode], MODE_LABELS[mode])
         rows += mode_rows
-    print(f"\nfork server start (import torch, torch._dynamo, the runner's modules): {server_s:.2f} s")
-    print(
-        f"one worker start (a fresh worker per job, building an optimiser): spawned {starts['spawn']:.2f} s, "
-        f"forked from the ready server {starts['forkserver']:.2f} s"
-    )
-    rows.append(
-        headline(
-            "scaling: one worker start (each recycled worker pays it), spawned / forked from the fork server",
-            starts["spawn"] / starts["forkserver"],
-            "",
-            None,
-            f"spawned {starts['spawn']:.2f} s, forked {starts['forkserver']:.2f} s per worker (a job that "
-            f"builds an optimiser, 1 slot, recycle_after=1); the fork server itself starts in "
-            f"{server_s:.2f} s, once per process",
-        )
-    )
+    extra_results, extra_rows = _pool_rows(got, server_s, starts)
+    results.update(extra_results)
+    rows += extra_rows
     params = {
         "quick": args.quick,
         "users": N_USERS,
@@ -297,8 +352,6 @@ def main(argv: list[str] | None = None) -> int:
         "gop": GOP,
         "prep_s": prep_s,
     }
-    results["fork_server_start_seconds"] = server_s
-    results["worker_start_seconds"] = starts
     write_result("scaling", params=params, results=results, summary={"rows": rows})
     return 0
 
