@@ -98,8 +98,8 @@ def ready_fork_server() -> float:
     worker, as it is for a grid's next run or an embedding caller's next call; returns the seconds."""
     import multiprocessing
 
+    from ego_cl.runners.engine.fork_server import start_fork_server
     from ego_cl.runners.engine.job import run_user_job
-    from ego_cl.runners.engine.pool import start_fork_server
 
     started = time.perf_counter()
     start_fork_server([run_user_job.__module__])

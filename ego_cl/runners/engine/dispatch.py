@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ego_cl.runners.config import PoolConfig
-from ego_cl.runners.engine.pool import Job, Outcome, run_jobs, start_fork_server, start_method
+from ego_cl.runners.engine.fork_server import start_fork_server, start_method
+from ego_cl.runners.engine.pool import Job, Outcome, run_jobs
 from ego_cl.runners.engine.slurm import run_jobs_slurm
 
 __all__ = ["run_on_backend", "start_workers_early"]

@@ -5,13 +5,9 @@ DataLoader workers may start inside it) that configures logging, pins its device
 threads and runs jobs it receives on its own task queue; results, failure records and
 progress come back on one shared queue.
 
-Workers start from a fork server (:func:`start_method`: on Linux, for CPU slots) or are spawned.
-The fork server is a clean process that imports torch, ``torch._dynamo`` (which the first
-optimiser imports) and the target's module once, about 2.5 s; each worker is then a fork of it
-and starts in milliseconds, recycled workers included, and leaves with ``os._exit``. A spawned
-worker is a fresh interpreter that imports all of it again. :func:`start_fork_server` starts the
-server early, so its imports overlap the caller's own set-up. Either way a worker gets this
-process's environment and standard output and error as they are when it starts.
+Workers are forked from a fork server (:mod:`~ego_cl.runners.engine.fork_server`: on Linux, for
+CPU slots) or spawned. Either way a worker gets this process's environment and standard output
+and error as they are when it starts.
 
 A job that raises is reported with its error and traceback; a worker that dies hard (segfault,
 SIGKILL, OOM kill) is detected, its job is reported failed with the exit code and the tail of its
@@ -27,12 +23,9 @@ killed, when the pool stops on an interrupt or ``SIGTERM``.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing.forkserver
-import multiprocessing.resource_tracker
 import os
 import queue
 import signal
-import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +35,7 @@ import structlog
 import torch
 import torch.multiprocessing as mp
 
+from ego_cl.runners.engine.fork_server import start_fork_server, start_method
 from ego_cl.runners.engine.lifeline import interrupts_blocked, stderr_tail
 from ego_cl.runners.engine.pool_worker import (
     Finished,
@@ -55,18 +49,7 @@ from ego_cl.runners.engine.pool_worker import (
     worker_main,
 )
 
-__all__ = [
-    "WORKER_PRELOAD",
-    "Job",
-    "Outcome",
-    "Report",
-    "available_cores",
-    "run_jobs",
-    "slot_devices",
-    "slot_threads",
-    "start_fork_server",
-    "start_method",
-]
+__all__ = ["Job", "Outcome", "Report", "available_cores", "run_jobs", "slot_devices", "slot_threads"]
 
 log = structlog.get_logger(__name__)
 
@@ -79,45 +62,6 @@ def slot_devices(devices: Sequence[str], users_per_device: int) -> list[str]:
         ['cuda:0', 'cuda:1', 'cuda:0', 'cuda:1']
     """
     return [d for _ in range(users_per_device) for d in devices]
-
-
-WORKER_PRELOAD = ("torch", "torch._dynamo", "ego_cl.runners.engine.pool_worker")
-"""Modules the fork server imports once for every worker (``torch._dynamo``: about 1 s, imported by
-the first ``torch.optim`` optimiser a worker builds; importing it touches no device)."""
-
-
-def start_method(method: str, devices: Sequence[str]) -> str:
-    """How workers start: ``method``, or for ``"auto"`` a fork server on Linux when every device
-    is a CPU (with a GPU the workers are spawned, the start method PyTorch documents for CUDA).
-
-    Examples:
-        >>> start_method("auto", ["cpu", "cpu"]) == ("forkserver" if sys.platform == "linux" else "spawn")
-        True
-        >>> start_method("auto", ["cuda:0"]), start_method("forkserver", ["cuda:0"])
-        ('spawn', 'forkserver')
-    """
-    if method != "auto":
-        return method
-    if sys.platform.startswith("linux") and all(d == "cpu" for d in devices):
-        return "forkserver"
-    return "spawn"
-
-
-def start_fork_server(preload: Sequence[str] = ()) -> None:
-    """Start the fork server now, importing :data:`WORKER_PRELOAD` and ``preload`` (module names;
-    ``__main__`` is left to each worker, which imports it as a spawned one does).
-
-    It returns at once: the server imports while this process goes on (reading annotations,
-    planning), and the first worker waits for it. A server already running is kept as it is
-    (one per process; it stops when this process exits). It starts with ``SIGINT`` blocked, so
-    its workers do too until they ignore it (:mod:`~ego_cl.runners.engine.lifeline`).
-    """
-    context = mp.get_context("forkserver")
-    modules = [m for m in dict.fromkeys([*WORKER_PRELOAD, *preload]) if m != "__main__"]
-    context.set_forkserver_preload(modules)
-    multiprocessing.resource_tracker.ensure_running()  # first: starting it unblocks SIGINT here
-    with interrupts_blocked():
-        multiprocessing.forkserver.ensure_running()
 
 
 def slot_threads(cores: int, slots: int, decode_workers: int = 0) -> int:

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ego_cl.runners.config import ConfigError, StreamRunConfig, load_config
-from ego_cl.runners.engine.pool import Job, run_jobs, slot_devices, start_fork_server, start_method
+from ego_cl.runners.engine.fork_server import start_fork_server, start_method
+from ego_cl.runners.engine.pool import Job, run_jobs, slot_devices
 from ego_cl.runners.results import UserDir
 from tests.runners.fakes import fake_target
 
