@@ -166,6 +166,7 @@ def test_start_method_is_refused_unless_known():
         load_config(StreamRunConfig, overrides=["pool.start_method=fork"])
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the server's signal mask from /proc")
 def test_the_fork_server_starts_with_sigint_blocked():
     """Its workers begin with SIGINT blocked, so a Ctrl-C while they start prints no traceback (the
     resource tracker, started first, unblocks SIGINT in the thread that starts it)."""
